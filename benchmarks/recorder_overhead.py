@@ -1,0 +1,118 @@
+"""Recorder overhead: CPU per 1,000 requests of `bench run` vs plain `locust --headless`.
+
+Both drive the same FastHttpUser locustfile (benchmarks/locustfiles/overhead.py:
+50 users x 20 req/s) against the same private nginx, pinned to the same core,
+alternating, for several pairs. Start-up cost (imports, spawning) is removed by
+running each tool twice — short and long — and taking the difference:
+
+    CPU per request = (CPU_long - CPU_short) / (requests_long - requests_short)
+
+CPU is user+sys of the generator process (rusage of the waited child). The
+figure of interest is the ratio bench / locust (goal <= 1.05).
+
+    python benchmarks/recorder_overhead.py [--pairs 3] [--short 10] [--long 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _targets import nginx  # noqa: E402
+
+LOCUSTFILE = HERE / "locustfiles" / "overhead.py"
+SCENARIO = HERE / "scenarios" / "overhead.toml"
+USERS = 50
+GENERATOR_CPU = "0"
+TARGET_CPU = "1"
+
+
+def _cpu_of(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # bench exits 1/3 for a failed/inconclusive verdict: still a measured run
+    if proc.returncode not in (0, 1, 3):
+        raise SystemExit(f"{' '.join(cmd[3:6])} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    return cpu, proc
+
+
+def run_locust(host: str, seconds: int) -> tuple[float, int]:
+    cmd = [
+        "taskset", "-c", GENERATOR_CPU,
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+        "-u", str(USERS), "-r", str(USERS), "-t", f"{seconds}s", "--host", host,
+        "--json", "--skip-log", "--stop-timeout", "5",
+    ]  # fmt: skip
+    cpu, proc = _cpu_of(cmd)
+    stats = json.loads(proc.stdout)
+    return cpu, sum(int(entry["num_requests"]) for entry in stats)
+
+
+def run_bench(host: str, seconds: int, reports: Path) -> tuple[float, int]:
+    cmd = [
+        "taskset", "-c", GENERATOR_CPU,
+        sys.executable, "-m", "dhakacart_bench", "run", str(SCENARIO), "--host", host,
+        "--duration", f"{seconds}s", "--no-report", "--quiet", "--reports-dir", str(reports),
+    ]  # fmt: skip
+    cpu, _ = _cpu_of(cmd)
+    newest = max(reports.iterdir(), key=lambda p: p.stat().st_mtime)
+    summary = json.loads((newest / "summary.json").read_text())
+    return cpu, int(summary["total"]["count"])
+
+
+def per_1000(short: tuple[float, int], long: tuple[float, int]) -> float:
+    cpu = long[0] - short[0]
+    requests = long[1] - short[1]
+    return cpu / requests * 1000.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--short", type=int, default=10)
+    parser.add_argument("--long", type=int, default=40)
+    args = parser.parse_args()
+    rows = []
+    with nginx(cpu=TARGET_CPU) as host, tempfile.TemporaryDirectory() as tmp:
+        reports = Path(tmp)
+        for pair in range(args.pairs):
+            order = ["bench", "locust"] if pair % 2 == 0 else ["locust", "bench"]
+            result: dict[str, float] = {}
+            for tool in order:
+                if tool == "bench":
+                    short, long = (run_bench(host, s, reports) for s in (args.short, args.long))
+                else:
+                    short, long = (run_locust(host, s) for s in (args.short, args.long))
+                result[tool] = per_1000(short, long)
+                result[f"{tool}_requests"] = long[1]
+            ratio = result["bench"] / result["locust"]
+            rows.append((result["bench"], result["locust"], ratio))
+            print(
+                f"pair {pair + 1} ({' then '.join(order)}): bench {result['bench']:.3f}"
+                f" CPU-s/1k req, locust {result['locust']:.3f} CPU-s/1k req, ratio {ratio:.3f}"
+                f" ({int(result['bench_requests']):,} / {int(result['locust_requests']):,}"
+                " requests in the long runs)",
+                flush=True,
+            )
+    ratios = [r for _, _, r in rows]
+    print(
+        f"median ratio bench/locust = {statistics.median(ratios):.3f}"
+        f" (min {min(ratios):.3f}, max {max(ratios):.3f}, {len(rows)} pairs);"
+        f" median CPU-ms per request: bench {statistics.median(r[0] for r in rows):.3f},"
+        f" locust {statistics.median(r[1] for r in rows):.3f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

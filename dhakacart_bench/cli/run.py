@@ -1,0 +1,147 @@
+"""``bench run``: run a scenario, write a run folder and a report, exit with the verdict."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dhakacart_bench.durations import DURATION_HELP, parse_duration
+
+
+class DurationType(click.ParamType):
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            seconds = parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        if seconds <= 0:
+            self.fail(f"expected {DURATION_HELP} greater than zero", param, ctx)
+        return seconds
+
+
+class ProgressPrinter:
+    """Live progress: a line rewritten in place on a terminal, every 10 s in a log."""
+
+    def __init__(self, *, interactive: bool, log_every_s: float = 10.0) -> None:
+        self.interactive = interactive
+        self.log_every_s = log_every_s
+        self._last_logged = float("-inf")
+        self._width = 0
+
+    def __call__(self, progress: Any) -> None:
+        from dhakacart_bench.console import progress_line
+
+        live = progress.live
+        line = progress_line(
+            elapsed_s=progress.elapsed_s,
+            planned_s=progress.planned_s,
+            users=progress.users,
+            rps=live.rps,
+            p95_ms=live.p95_ms,
+            error_pct=live.error_pct,
+            requests=live.requests,
+        )
+        if self.interactive:
+            pad = max(0, self._width - len(line))
+            self._width = len(line)
+            click.echo("\r" + line + " " * pad, nl=False, err=True)
+        elif time.monotonic() - self._last_logged >= self.log_every_s:
+            self._last_logged = time.monotonic()
+            click.echo(line, err=True)
+
+    def done(self) -> None:
+        if self.interactive and self._width:
+            click.echo("", err=True)
+
+
+@click.command("run")
+@click.argument("scenario")
+@click.option("--host", help="Target base URL (default: the scenario's, else the bundled store).")
+@click.option("--users", type=click.IntRange(min=1), help="Peak users (default: scenario's).")
+@click.option(
+    "--duration",
+    type=DurationType(),
+    help="Squeeze the scenario's stages into this time (e.g. 30s, 2m).",
+)
+@click.option(
+    "--reports-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="Where run folders are written.",
+)
+@click.option(
+    "--database-url",
+    envvar="DATABASE_URL",
+    help="Bundled store database (default: embedded SQLite). Env: DATABASE_URL.",
+)
+@click.option("--store-workers", type=click.IntRange(min=1), help="Bundled store gunicorn workers.")
+@click.option("--report/--no-report", default=True, show_default=True, help="Render report.html.")
+@click.option("-q", "--quiet", is_flag=True, help="No live progress line.")
+@click.option(
+    "--progress-every",
+    type=click.FloatRange(min=0.5),
+    default=10.0,
+    show_default=True,
+    help="Seconds between progress lines when stderr is not a terminal (CI logs).",
+)
+def run(
+    scenario: str,
+    host: str | None,
+    users: int | None,
+    duration: float | None,
+    reports_dir: Path,
+    database_url: str | None,
+    store_workers: int | None,
+    report: bool,
+    quiet: bool,
+    progress_every: float,
+) -> None:
+    """Run SCENARIO (a name from `bench list`, or a path to a .toml file).
+
+    Without --host the bundled reference store is started on a free port,
+    seeded, checked for oversold stock afterwards and stopped. Exit codes: 0
+    every SLO held, 1 an SLO or invariant failed, 2 bad usage or scenario,
+    3 the run could not be carried out or is not valid (interrupted,
+    target unreachable, load generator saturated).
+    """
+    # The runner imports locust, which must patch gevent before ssl is imported.
+    from dhakacart_bench import runner as runner_mod
+    from dhakacart_bench.console import run_summary
+    from dhakacart_bench.outcome import conclude
+    from dhakacart_bench.scenario import load_scenario
+
+    loaded = load_scenario(scenario)
+    config = runner_mod.RunConfig(
+        scenario=loaded,
+        host=host,
+        users=users,
+        duration_s=duration,
+        reports_dir=reports_dir,
+        database_url=database_url,
+        store_workers=store_workers,
+    )
+    printer = None
+    if not quiet:
+        printer = ProgressPrinter(interactive=sys.stderr.isatty(), log_every_s=progress_every)
+    click.echo(f"Running {loaded.name}: {loaded.description}", err=True)
+    try:
+        result = runner_mod.run_scenario(config, progress=printer)
+    finally:
+        if printer is not None:
+            printer.done()
+    outcome = conclude(result.run_dir, render=report)
+    click.echo(run_summary(result.meta, result.summary))
+    click.echo("")
+    click.echo(outcome.describe())
+    sys.exit(outcome.exit_code)

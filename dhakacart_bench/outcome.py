@@ -1,0 +1,65 @@
+"""What a finished run concludes: its verdict, its exit code, its report.
+
+The step after measuring: read the run folder back (exactly what a later
+``bench report`` would read), decide the verdict, record it in ``run.json``,
+and render ``report.html``. Kept out of the CLI so a caller's own code can do
+``conclude(run_scenario(config).run_dir)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dhakacart_bench.errors import EXIT_FAILED, EXIT_OK, EXIT_RUN_ERROR
+
+#: Verdict → exit code (DESIGN.md): an inconclusive run is not a valid run.
+EXIT_CODE_OF = {"PASS": EXIT_OK, "FAIL": EXIT_FAILED, "INCONCLUSIVE": EXIT_RUN_ERROR}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    run_dir: Path
+    verdict: str  # PASS | FAIL | INCONCLUSIVE
+    reasons: tuple[str, ...]
+    exit_code: int
+    report: Path | None
+
+    def describe(self) -> str:
+        lines = [f"Verdict: {self.verdict}"]
+        lines += [f"  - {reason}" for reason in self.reasons]
+        lines.append(f"Run folder: {self.run_dir}")
+        if self.report is not None:
+            lines.append(f"Report:     {self.report}")
+        return "\n".join(lines)
+
+
+def conclude(run_dir: Path, *, render: bool = True, baseline: Path | None = None) -> Outcome:
+    """Judge the run in ``run_dir``, record the verdict in run.json, render the report."""
+    from dhakacart_bench.analysis import evaluate_verdict
+    from dhakacart_bench.runfolder import load_run, write_run_json
+
+    run = load_run(run_dir)
+    verdict = evaluate_verdict(run)
+    exit_code = EXIT_CODE_OF[verdict.status]
+    write_run_json(
+        run.path,
+        {
+            **run.meta,
+            "verdict": {"status": verdict.status, "reasons": list(verdict.reasons)},
+            "exit_code": exit_code,
+        },
+    )
+    report = None
+    if render:
+        from dhakacart_bench.report import render_report
+
+        run = load_run(run_dir)
+        report = render_report(run, baseline=load_run(baseline) if baseline else None)
+    return Outcome(
+        run_dir=run.path,
+        verdict=verdict.status,
+        reasons=verdict.reasons,
+        exit_code=exit_code,
+        report=report,
+    )

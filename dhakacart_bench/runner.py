@@ -1,0 +1,372 @@
+"""Run a scenario with Locust as a library, headless, and write a run folder.
+
+This is the one module (besides the locustfiles) that imports locust: importing
+it monkey-patches gevent, so import this module before anything that imports
+``ssl`` (httpx, psycopg) in a process that runs load — the CLI imports it inside
+``bench run`` only.
+
+Flow: resolve the scenario's size → start the bundled store if no host is given
+(and wait for ``/ready``) → check the target answers → build a Locust
+``Environment`` with the scenario's user classes and a ``LoadTestShape`` (plus
+an :class:`~dhakacart_bench.arrivals.ArrivalGate` for the open model) → feed
+every request into the HDR :class:`~dhakacart_bench.metrics.Recorder` → on the
+end of the shape, Ctrl-C or SIGTERM, stop and write everything measured →
+check the store's invariants → write ``run.json`` last.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import platform
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import gevent
+import locust
+from locust.env import Environment
+
+from dhakacart_bench import __version__
+from dhakacart_bench.arrivals import ArrivalGate, open_model_class
+from dhakacart_bench.errors import ScenarioError, TargetUnreachable
+from dhakacart_bench.genhealth import GeneratorMonitor, assess
+from dhakacart_bench.metrics import LiveStats, Recorder
+from dhakacart_bench.runfolder import new_run_dir, write_measurements, write_run_json
+from dhakacart_bench.scenario import Scenario
+from dhakacart_bench.shapes import arrival_rate_at, make_shape_class
+
+DEFAULT_REPORTS_DIR = Path("reports")
+DEFAULT_TICK_S = 1.0
+#: How long users may take to finish their current request at the end (seconds).
+DEFAULT_STOP_TIMEOUT_S = 5.0
+DEFAULT_PROBE_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one run needs; built by the CLI or by a caller's own code."""
+
+    scenario: Scenario
+    host: str | None = None  # overrides the scenario's host; None/"" = the bundled store
+    users: int | None = None  # peak users; None = the scenario's default (laptop) size
+    duration_s: float | None = None  # squeeze the stages into this many seconds
+    reports_dir: Path = DEFAULT_REPORTS_DIR
+    database_url: str | None = None  # the bundled store's database (None = embedded SQLite)
+    store_workers: int | None = None
+    tick_s: float = DEFAULT_TICK_S
+    stop_timeout_s: float = DEFAULT_STOP_TIMEOUT_S
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the live progress line shows, once a tick."""
+
+    elapsed_s: float
+    planned_s: float
+    users: int
+    live: LiveStats
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: Path
+    status: str  # "completed" | "interrupted"
+    meta: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+# -- scenario → Locust ---------------------------------------------------------------
+def sized_scenario(config: RunConfig) -> Scenario:
+    """The scenario at the size and length this run asks for."""
+    scenario = config.scenario
+    users = config.users if config.users is not None else scenario.load.default_users
+    if users < 1:
+        raise ScenarioError(f"--users must be at least 1, got {users}")
+    scenario = scenario.scaled(users)
+    if config.duration_s is not None:
+        scenario = scenario.with_duration(config.duration_s)
+    return scenario
+
+
+def load_user_classes(scenario: Scenario) -> list[type[locust.User]]:
+    """Import the scenario's locustfile and return its user classes, weighted."""
+    path = scenario.locustfile
+    module_name = f"bench_locustfile_{path.stem}_{abs(hash(str(path)))}"
+    module = sys.modules.get(module_name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise ScenarioError(f"cannot import locustfile {path}", path=str(scenario.path))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    classes: list[type[locust.User]] = []
+    for spec_ in scenario.users:
+        cls = getattr(module, spec_.class_name, None)
+        if not (isinstance(cls, type) and issubclass(cls, locust.User)):
+            raise ScenarioError(
+                f"{spec_.class_name!r} is not a Locust User class in {path}",
+                path=str(scenario.path),
+                key="users",
+            )
+        attrs: dict[str, Any] = {
+            "weight": spec_.weight,
+            "__module__": cls.__module__,
+            "on_stop": _closing_on_stop(cls),
+        }
+        if spec_.fixed_count is not None:
+            attrs["fixed_count"] = spec_.fixed_count
+        classes.append(type(cls.__name__, (cls,), attrs))
+    return classes
+
+
+def _close_client(user: Any) -> None:
+    """Close a user's HTTP connections (FastHttpSession keeps them in ``.client``)."""
+    client = getattr(user, "client", None)
+    for candidate in (getattr(client, "client", None), client):
+        close = getattr(candidate, "close", None)
+        if callable(close):
+            close()
+            return
+
+
+def _closing_on_stop(cls: type[locust.User]) -> Callable[[Any], None]:
+    """``cls.on_stop``, then close the user's connections: a stopped user leaks no socket."""
+
+    def on_stop(self: Any) -> None:
+        try:
+            cls.on_stop(self)
+        finally:
+            _close_client(self)
+
+    return on_stop
+
+
+# -- the target ----------------------------------------------------------------------
+def probe_target(host: str, *, path: str = "/", timeout: float = DEFAULT_PROBE_TIMEOUT_S) -> None:
+    """Raise TargetUnreachable unless ``host`` answers HTTP at all (any status)."""
+    import httpx
+
+    url = host.rstrip("/") + path
+    try:
+        httpx.get(url, timeout=timeout, follow_redirects=False)
+    except httpx.HTTPError as exc:
+        raise TargetUnreachable(
+            f"the target {host} did not answer ({type(exc).__name__}: {exc}); "
+            "check --host, or leave it out to test the bundled store"
+        ) from exc
+
+
+def schedule_deal_opening(url: str, admin_token: str, opens_at: datetime) -> None:
+    """Move the bundled store's flash-sale opening to ``opens_at`` (admin API)."""
+    import httpx
+
+    headers = {"X-Admin-Token": admin_token}
+    deals = httpx.get(f"{url}/api/deals", timeout=10).json()["items"]
+    for deal in deals:
+        httpx.put(
+            f"{url}/api/admin/deals/{deal['id']}",
+            json={"starts_at": opens_at.isoformat()},
+            headers=headers,
+            timeout=10,
+        ).raise_for_status()
+
+
+@contextmanager
+def bundled_store(scenario: Scenario, config: RunConfig) -> Iterator[Any]:
+    """Start the reference store for this scenario; stop it afterwards."""
+    from dhakacart_bench.store import ManagedStore, StoreSettings
+
+    spec = scenario.store
+    settings = StoreSettings(
+        database_url=config.database_url,
+        workers=config.store_workers or spec.workers,
+        threads=spec.threads,
+        products=spec.products,
+        deal_stock=spec.deal_stock,
+        deal_per_user_limit=spec.deal_per_user_limit,
+        users=spec.users,
+        faults=dict(spec.faults) if spec.faults else None,
+    )
+    store = ManagedStore(settings)
+    try:
+        store.start()
+        yield store
+    finally:
+        store.stop()
+
+
+@contextmanager
+def _signals_stop(stop: Callable[[str], None]) -> Iterator[None]:
+    """Turn SIGINT / SIGTERM into a clean stop of the run (main thread only)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handlers = [
+        gevent.signal_handler(signal.SIGINT, stop, "interrupted by Ctrl-C (SIGINT)"),
+        gevent.signal_handler(signal.SIGTERM, stop, "stopped by SIGTERM"),
+    ]
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.cancel()
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {
+        "dhakacart_bench": __version__,
+        "locust": version("locust"),
+        "hdrhistogram": version("hdrhistogram"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+# -- the run -------------------------------------------------------------------------
+def run_scenario(config: RunConfig, *, progress: ProgressCallback | None = None) -> RunResult:
+    """Run one scenario end to end and return where its run folder is.
+
+    Raises TargetUnreachable / StoreError when nothing could be measured (no
+    folder is written). A run stopped by Ctrl-C or SIGTERM still writes
+    everything measured and returns with status "interrupted".
+    """
+    scenario = sized_scenario(config)
+    host = config.host if config.host is not None else scenario.host
+    if host:
+        probe_target(host)
+        return _measure(scenario, config, host=host, store=None, progress=progress)
+    with bundled_store(scenario, config) as store:
+        return _measure(scenario, config, host=store.url, store=store, progress=progress)
+
+
+def _measure(
+    scenario: Scenario,
+    config: RunConfig,
+    *,
+    host: str,
+    store: Any,
+    progress: ProgressCallback | None,
+) -> RunResult:
+    user_classes = load_user_classes(scenario)
+    load = scenario.load
+    gate: ArrivalGate | None = None
+    if load.model == "open":
+        gate = ArrivalGate(lambda t: arrival_rate_at(load, t), arrival=load.arrival)
+        user_classes = [open_model_class(cls, gate) for cls in user_classes]
+
+    env = Environment(
+        user_classes=user_classes,
+        shape_class=make_shape_class(load)(),
+        events=locust.events,
+        host=host,
+        stop_timeout=config.stop_timeout_s,
+    )
+    runner = env.create_local_runner()
+    started_at = datetime.now(UTC)
+    run_dir = new_run_dir(config.reports_dir, scenario.name, started_at)
+    run_start = time.time()
+    recorder = Recorder(run_start=run_start)
+    monitor = GeneratorMonitor()
+    stop_reason: list[str] = []
+
+    def request_stop(reason: str) -> None:
+        if not stop_reason:
+            stop_reason.append(reason)
+
+    def tick() -> None:
+        while True:
+            gevent.sleep(config.tick_s)
+            now = time.time()
+            recorder.set_users(runner.user_count, now)
+            cpu, lag = monitor.sample()
+            recorder.set_generator_sample(cpu, lag, now)
+            recorder.close_windows(now)
+            if progress is not None:
+                progress(
+                    Progress(
+                        elapsed_s=now - run_start,
+                        planned_s=load.duration_s,
+                        users=runner.user_count,
+                        live=recorder.live(now),
+                    )
+                )
+
+    if store is not None and scenario.store.deal_opens_at_s is not None:
+        opens_at = datetime.fromtimestamp(run_start + scenario.store.deal_opens_at_s, UTC)
+        schedule_deal_opening(store.url, store.admin_token, opens_at)
+
+    locust.events.request.add_listener(recorder.on_request)
+    ticker = gevent.spawn(tick)
+    try:
+        with _signals_stop(request_stop):
+            monitor.start()
+            if gate is not None:
+                gate.start(run_start)
+            runner.start_shape()
+            while not stop_reason:
+                shape = runner.shape_greenlet
+                if shape is None or shape.dead:
+                    break
+                gevent.sleep(0.1)
+            runner.quit()
+    finally:
+        ticker.kill(block=True)
+        monitor.stop()
+        if gate is not None:
+            gate.stop()
+        locust.events.request.remove_listener(recorder.on_request)
+    run_end = time.time()
+
+    measurements = recorder.finish(run_end)
+    write_measurements(run_dir, measurements)
+    interrupted = bool(stop_reason)
+    invariants = store.verify() if store is not None else None
+    if invariants is not None:
+        # the store lists the checks it ran under "checked"; run.json says "checks"
+        invariants = {**invariants, "checks": invariants.get("checked", []), "checked": True}
+    meta: dict[str, Any] = {
+        "run_id": run_dir.name,
+        "scenario_name": scenario.name,
+        "scenario": scenario.to_dict(),
+        "scenario_path": str(scenario.path),
+        "host": host,
+        "target": "bundled" if store is not None else "external",
+        "workload_model": load.model,
+        "started_at": started_at.isoformat(),
+        "ended_at": datetime.fromtimestamp(run_end, UTC).isoformat(),
+        "duration_s": round(run_end - run_start, 3),
+        "status": "interrupted" if interrupted else "completed",
+        "status_reason": stop_reason[0] if interrupted else None,
+        "versions": _versions(),
+        "users": {
+            "peak": max(measurements.users_by_second.values(), default=0),
+            "requested_peak": load.peak_users,
+            "reference_peak": load.reference_users,
+        },
+        "generator": assess(monitor.samples, processes=1, cpu_count=os.cpu_count()),
+        "arrivals": gate.stats().to_dict() if gate is not None else None,
+        "invariants": invariants,
+        "errors_overflow": measurements.errors_overflow,
+    }
+    write_run_json(run_dir, meta)
+    return RunResult(
+        run_dir=run_dir,
+        status=meta["status"],
+        meta=meta,
+        summary=measurements.summary(),
+    )

@@ -1,0 +1,359 @@
+"""The bundled reference store as a managed process (used by the load runner).
+
+``ManagedStore(StoreSettings(...))`` seeds a database and runs the store under
+gunicorn in its own process group; everything heavy (flask, sqlalchemy,
+psycopg) lives in those subprocesses. This module imports only the standard
+library at import time (``urllib.request`` pulls in ``ssl``, so it is imported
+inside the functions that poll), because the load runner imports locust first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from dhakacart_bench.errors import StoreError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 0
+DEFAULT_WORKERS = 2
+DEFAULT_THREADS = 16
+DEFAULT_PRODUCTS = 200
+DEFAULT_DEAL_STOCK = 50
+DEFAULT_DEAL_PER_USER_LIMIT = 1
+DEFAULT_USERS = 0
+DEFAULT_ENV = "bench"
+DEFAULT_STARTUP_TIMEOUT_S = 30.0
+#: Cheap password hashing for bench stores: thousands of logins per second must be possible.
+BENCH_PASSWORD_HASH = "pbkdf2:sha256:1000"
+SQLITE_FILE = "dhakacart.sqlite3"
+LOG_TAIL_LINES = 20
+_LISTENING = re.compile(r"Listening at: (http://\S+)")
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    database_url: str | None = None  # None -> a fresh SQLite file in data_dir
+    data_dir: Path | None = None  # SQLite file, log, prometheus dir; None -> a temp dir
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT  # 0 -> a free port chosen by the OS
+    workers: int = DEFAULT_WORKERS
+    threads: int = DEFAULT_THREADS
+    products: int = DEFAULT_PRODUCTS
+    deal_stock: int = DEFAULT_DEAL_STOCK
+    deal_per_user_limit: int = DEFAULT_DEAL_PER_USER_LIMIT
+    deal_opens_at: datetime | None = None  # absolute UTC; None -> open now
+    users: int = DEFAULT_USERS
+    faults: dict[str, Any] | None = None
+    admin_token: str | None = None  # None -> generated
+    env: str = DEFAULT_ENV
+    startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S
+
+
+def gunicorn_command(python: str | None = None) -> list[str]:
+    """The command that serves the store (settings come from the environment)."""
+    return [
+        python or sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:target_app.gunicorn_conf",
+        "target_app.wsgi:app",
+    ]
+
+
+def store_env(
+    *,
+    bind: str,
+    workers: int,
+    threads: int,
+    database_url: str,
+    secret_key: str,
+    admin_token: str | None,
+    env: str,
+    prometheus_dir: Path,
+    faults: dict[str, Any] | None = None,
+    base: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """Environment for the gunicorn process (see target_app/gunicorn_conf.py)."""
+    out = dict(os.environ if base is None else base)
+    out.update(
+        {
+            "STORE_BIND": bind,
+            "STORE_WORKERS": str(workers),
+            "STORE_THREADS": str(threads),
+            "DATABASE_URL": database_url,
+            "STORE_SECRET_KEY": secret_key,
+            "STORE_ENV": env,
+            "PROMETHEUS_MULTIPROC_DIR": str(prometheus_dir),
+        }
+    )
+    if admin_token:
+        out["STORE_ADMIN_TOKEN"] = admin_token
+    if faults:
+        out["STORE_FAULTS"] = json.dumps(faults)
+    if env == "bench":
+        out.setdefault("STORE_PASSWORD_HASH", BENCH_PASSWORD_HASH)
+    return out
+
+
+def seed_command(
+    database_url: str,
+    *,
+    products: int,
+    deal_stock: int,
+    deal_per_user_limit: int,
+    users: int,
+    deal_opens_at: datetime | None,
+    python: str | None = None,
+) -> list[str]:
+    cmd = [
+        python or sys.executable,
+        "-m",
+        "target_app",
+        "seed",
+        "--database-url",
+        database_url,
+        "--products",
+        str(products),
+        "--deal-stock",
+        str(deal_stock),
+        "--deal-per-user-limit",
+        str(deal_per_user_limit),
+        "--users",
+        str(users),
+    ]
+    if deal_opens_at is not None:
+        when = deal_opens_at if deal_opens_at.tzinfo else deal_opens_at.replace(tzinfo=UTC)
+        cmd += ["--deal-opens-at", when.astimezone(UTC).isoformat()]
+    return cmd
+
+
+def verify_database(database_url: str, *, timeout: float = 120.0) -> dict[str, Any]:
+    """The invariant report of a store database, computed in a subprocess."""
+    cmd = [sys.executable, "-m", "target_app", "verify", "--json", "--database-url", database_url]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise StoreError(f"verifying the store database took longer than {timeout:g} s") from None
+    if proc.returncode not in (0, 1):
+        raise StoreError(f"could not verify the store database: {_tail(proc.stderr)}")
+    try:
+        report: dict[str, Any] = json.loads(proc.stdout)
+    except ValueError:
+        raise StoreError(f"verify printed no JSON report: {_tail(proc.stdout)}") from None
+    return report
+
+
+def _tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+class ManagedStore:
+    """Seed, serve (gunicorn, own process group), verify and stop the bundled store."""
+
+    def __init__(self, settings: StoreSettings) -> None:
+        self.settings = settings
+        self.admin_token = settings.admin_token or secrets.token_urlsafe(24)
+        self.url = ""
+        self.pid = 0
+        self.database_url = ""
+        self.log_path = Path()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self._data_dir: Path | None = None
+        self._owns_data_dir = False
+
+    def __enter__(self) -> ManagedStore:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- lifecycle ------------------------------------------------------------
+    def start(self) -> ManagedStore:
+        if self._proc is not None:
+            raise StoreError("the store is already running")
+        s = self.settings
+        if s.data_dir is None:
+            self._data_dir = Path(tempfile.mkdtemp(prefix="dhakacart-store-"))
+            self._owns_data_dir = True
+        else:
+            self._data_dir = Path(s.data_dir)
+            self._data_dir.mkdir(parents=True, exist_ok=True)
+        self.database_url = s.database_url or f"sqlite:///{self._data_dir / SQLITE_FILE}"
+        self.log_path = self._data_dir / "store.log"
+        try:
+            self._seed()
+            self._spawn()
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _env(self) -> dict[str, str]:
+        prometheus_dir = self._data_dir / "prometheus"  # type: ignore[operator]
+        shutil.rmtree(prometheus_dir, ignore_errors=True)
+        prometheus_dir.mkdir(parents=True)
+        s = self.settings
+        return store_env(
+            bind=f"{s.host}:{s.port}",
+            workers=s.workers,
+            threads=s.threads,
+            database_url=self.database_url,
+            secret_key=secrets.token_urlsafe(32),
+            admin_token=self.admin_token,
+            env=s.env,
+            prometheus_dir=prometheus_dir,
+            faults=s.faults,
+        )
+
+    def _seed(self) -> None:
+        s = self.settings
+        cmd = seed_command(
+            self.database_url,
+            products=s.products,
+            deal_stock=s.deal_stock,
+            deal_per_user_limit=s.deal_per_user_limit,
+            users=s.users,
+            deal_opens_at=s.deal_opens_at,
+        )
+        env = dict(os.environ)
+        if s.env == "bench":
+            env.setdefault("STORE_PASSWORD_HASH", BENCH_PASSWORD_HASH)
+        try:
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, env=env, timeout=120, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise StoreError("seeding the store database took longer than 120 s") from None
+        if proc.returncode != 0:
+            raise StoreError(f"seeding the store database failed:\n{_tail(proc.stderr)}")
+
+    def _spawn(self) -> None:
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._proc = subprocess.Popen(
+            gunicorn_command(),
+            env=self._env(),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # own process group: stop() signals all of it
+        )
+        self.pid = self._proc.pid
+
+    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        try:
+            return _tail(self.log_path.read_text(errors="replace"), lines)
+        except OSError:
+            return ""
+
+    def _fail(self, why: str) -> StoreError:
+        return StoreError(f"{why}; last store log lines:\n{self.log_tail()}")
+
+    def _wait_ready(self) -> None:
+        import urllib.error
+        import urllib.request
+
+        assert self._proc is not None
+        deadline = time.monotonic() + self.settings.startup_timeout_s
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise self._fail(f"gunicorn exited with code {self._proc.returncode}")
+            if not self.url:
+                found = _LISTENING.search(self.log_path.read_text(errors="replace"))
+                if found:
+                    self.url = found.group(1).rstrip("/")
+            if self.url:
+                try:
+                    with urllib.request.urlopen(self.url + "/ready", timeout=2) as resp:
+                        if resp.status == 200:
+                            return
+                except (urllib.error.URLError, OSError):
+                    pass
+            time.sleep(0.05)
+        raise self._fail(
+            f"the store did not become ready within {self.settings.startup_timeout_s:g} s"
+        )
+
+    def stop(self, timeout: float = 10) -> None:
+        """SIGTERM the process group, wait, then SIGKILL; idempotent."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            _signal_group(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=timeout)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self._owns_data_dir and self._data_dir is not None:
+            shutil.rmtree(self._data_dir, ignore_errors=True)
+            self._owns_data_dir = False
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    # -- operations -------------------------------------------------------------
+    def verify(self) -> dict[str, Any]:
+        """The invariant report (``python -m target_app verify --json`` on the same DB)."""
+        if not self.database_url:
+            raise StoreError("the store was never started")
+        return verify_database(self.database_url)
+
+    def set_faults(self, faults: dict[str, Any]) -> None:
+        """Set fault knobs via the admin API; every worker applies them within ~0.5 s."""
+        self._admin("PUT", "/api/admin/faults", faults)
+
+    def reset_faults(self) -> None:
+        self._admin("DELETE", "/api/admin/faults", None)
+
+    def reload(self) -> None:
+        """SIGHUP: gunicorn starts new workers and gracefully stops the old ones."""
+        if self._proc is None:
+            raise StoreError("the store is not running")
+        os.kill(self._proc.pid, signal.SIGHUP)
+
+    def _admin(self, method: str, path: str, body: Any) -> Any:
+        import urllib.error
+        import urllib.request
+
+        if not self.url:
+            raise StoreError("the store is not running")
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method=method,
+            headers={"X-Admin-Token": self.admin_token, "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")
+            raise StoreError(f"{method} {path} failed with {exc.code}: {detail}") from None
+        except OSError as exc:
+            raise StoreError(f"{method} {path} failed: {exc}") from None
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)

@@ -1,0 +1,98 @@
+"""``bench report``, ``bench compare`` and ``bench plan`` through click's CliRunner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from dhakacart_bench.cli import BenchGroup
+from dhakacart_bench.cli.report import COMMANDS
+from tests.runfactory import make_run
+
+
+@pytest.fixture
+def cli() -> click.Group:
+    @click.group(cls=BenchGroup)
+    def group() -> None:
+        """Test group."""
+
+    for command in COMMANDS:
+        group.add_command(command)
+    return group
+
+
+def test_report_prints_the_path(cli: click.Group, tmp_path: Path) -> None:
+    run = make_run(tmp_path, seconds=10)
+    result = CliRunner().invoke(cli, ["report", str(run)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == str(run / "report.html")
+    assert (run / "report.html").is_file()
+
+
+def test_report_with_baseline_and_output(cli: click.Group, tmp_path: Path) -> None:
+    base = make_run(tmp_path, seconds=10, name="base")
+    run = make_run(tmp_path, seconds=10, name="run", seed=2)
+    out = tmp_path / "custom.html"
+    result = CliRunner().invoke(cli, ["report", str(run), "--baseline", str(base), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == str(out)
+    assert 'id="changes"' in out.read_text(encoding="utf-8")
+
+
+def test_compare(cli: click.Group, tmp_path: Path) -> None:
+    a = make_run(tmp_path, seconds=10, name="a")
+    b = make_run(tmp_path, seconds=10, name="b", seed=1)
+    result = CliRunner().invoke(cli, ["compare", str(a), str(b)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == str(b / "compare.html")
+    out = tmp_path / "x.html"
+    result = CliRunner().invoke(cli, ["compare", str(a), str(b), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.is_file()
+
+
+def test_plan_prints_the_plan_and_its_assumptions(cli: click.Group, tmp_path: Path) -> None:
+    run = make_run(tmp_path, stepped=True)
+    result = CliRunner().invoke(cli, ["plan", str(run), "--users", "100000"])
+    assert result.exit_code == 0, result.output
+    assert "Plan for 100,000 concurrent shoppers" in result.output
+    assert "store instances" in result.output and "Assumptions:" in result.output
+    assert "Little's law" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "{missing}"],
+        ["compare", "{missing}", "{run}"],
+        ["plan", "{missing}", "--users", "10"],
+        ["report", "{run}", "--baseline", "{missing}"],
+    ],
+)
+def test_bad_folder_exits_2_without_traceback(
+    cli: click.Group, tmp_path: Path, args: list[str]
+) -> None:
+    run = make_run(tmp_path, seconds=3)
+    missing = tmp_path / "nope"
+    argv = [a.format(missing=missing, run=run) for a in args]
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code == 2, result.output
+    assert "no such run folder" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_incomplete_folder_exits_2(cli: click.Group, tmp_path: Path) -> None:
+    run = make_run(tmp_path, seconds=3)
+    (run / "run.json").unlink()
+    result = CliRunner().invoke(cli, ["report", str(run)])
+    assert result.exit_code == 2, result.output
+    assert "run.json missing" in result.output
+
+
+def test_plan_needs_users(cli: click.Group, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["plan", str(make_run(tmp_path, seconds=3))])
+    assert result.exit_code == 2
+    assert "--users" in result.output

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import time
+
+import gevent
+
+from dhakacart_bench.genhealth import GeneratorMonitor, HealthThresholds, assess
+
+
+def test_a_quiet_generator_is_healthy() -> None:
+    samples = [(30.0, 2.0)] * 60
+    health = assess(samples, processes=1, cpu_count=2)
+    assert health["saturated"] is False
+    assert health["reason"] is None
+    assert health["cpu_pct_p50"] == 30.0
+    assert health["observed_seconds"] == 57  # the 3 warm-up seconds are not judged
+
+
+def test_cpu_pinned_for_a_fifth_of_the_run_is_saturated() -> None:
+    samples = [(40.0, 3.0)] * 80 + [(99.0, 5.0)] * 20
+    health = assess(samples)
+    assert health["saturated"] is True
+    assert "CPU at or above 90%" in health["reason"]
+    assert health["saturated_seconds"] == 20
+
+
+def test_event_loop_lag_alone_flags_saturation() -> None:
+    samples = [(50.0, 5.0)] * 50 + [(60.0, 400.0)] * 10
+    health = assess(samples, thresholds=HealthThresholds(warmup_s=0))
+    assert health["saturated"] is True
+    assert "event-loop lag" in health["reason"]
+    assert health["lag_ms_max"] == 400.0
+
+
+def test_a_short_spike_below_the_fraction_is_tolerated() -> None:
+    samples = [(40.0, 3.0)] * 95 + [(100.0, 3.0)] * 5
+    assert assess(samples, thresholds=HealthThresholds(warmup_s=0))["saturated"] is False
+
+
+def test_monitor_sees_a_blocked_event_loop() -> None:
+    monitor = GeneratorMonitor()
+    monitor.start()
+    gevent.sleep(0.06)
+    end = time.perf_counter() + 0.3
+    while time.perf_counter() < end:  # hog the loop on purpose (time.sleep is patched)
+        pass
+    gevent.sleep(0.06)
+    cpu, lag = monitor.sample()
+    monitor.stop()
+    assert lag >= 200.0
+    assert cpu >= 0.0
