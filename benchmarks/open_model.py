@@ -17,13 +17,15 @@ expected p99 is ~1.45 s (30% of arrivals land in a stall and wait 0..1.5 s).
 
 from __future__ import annotations
 
+import locust  # first: it patches gevent, before anything imports ssl
+
+# isort: split
 import argparse
 import json
 import sys
 import tempfile
 from pathlib import Path
 
-import locust
 from locust.stats import RequestStats, StatsEntry
 
 from dhakacart_bench.runner import RunConfig, run_scenario

@@ -14,15 +14,15 @@ client-side values. Compared, per percentile:
 
 from __future__ import annotations
 
+import locust  # first: it patches gevent, before anything imports ssl
+
+# isort: split
 import argparse
 import json
-import math
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-
-import locust
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -53,9 +53,15 @@ spawn_rate = 20
 
 
 def exact(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile: the smallest value with at least pct% at or below it."""
+    """The sample at HDR's rank for ``pct`` (``max(1, int(pct * n / 100 + 0.5))``).
+
+    Same rank convention as bench's histograms (docs/run-folder.md), so the
+    comparison measures recording error only, not a different percentile
+    definition — at p99.9 of a few thousand samples, nearest-rank-up and
+    nearest-rank-rounded can pick neighbours hundreds of ms apart.
+    """
     ordered = sorted(values)
-    rank = max(1, math.ceil(pct / 100.0 * len(ordered)))
+    rank = max(1, int(pct * len(ordered) / 100.0 + 0.5))
     return ordered[rank - 1]
 
 

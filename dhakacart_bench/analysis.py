@@ -36,7 +36,13 @@ METRIC_LABEL = {
     "error_rate": "error rate",
     "rps": "throughput",
     "invariants": "business invariants",
+    "availability_pct": "availability",
+    "deploy_failed_requests": "failed requests during deploys",
+    "recovery_s": "recovery time",
+    "longest_gap_s": "longest gap",
 }
+#: SLO metrics measured by the reliability sidecars (see dhakacart_bench.availability).
+RELIABILITY_METRICS = ("availability_pct", "deploy_failed_requests", "recovery_s", "longest_gap_s")
 
 
 def fmt_ms(ms: float | None) -> str:
@@ -71,6 +77,14 @@ def fmt_value(metric: str, value: float | None) -> str:
         return fmt_pct(value)
     if metric == "rps":
         return f"{value:,.1f} req/s"
+    if metric == "availability_pct":
+        from dhakacart_bench.availability import fmt_availability
+
+        return fmt_availability(value)
+    if metric in ("recovery_s", "longest_gap_s"):
+        return f"{value:,.1f} s"
+    if metric == "deploy_failed_requests":
+        return f"{value:,.0f} failed"
     return str(value)
 
 
@@ -258,13 +272,20 @@ def invariants_state(meta: Mapping[str, Any]) -> tuple[bool | None, str]:
 def evaluate_slos(run: Run) -> tuple[SloResult, ...]:
     """Check every SLO of the run's scenario against the run."""
     results = []
+    reliability: Any = None
     for slo in scenario_slos(run.meta):
         metric = str(slo.get("metric", ""))
         endpoint = str(slo.get("endpoint") or "*")
         hi, lo = slo.get("max"), slo.get("min")
         name = str(slo.get("name") or f"{METRIC_LABEL.get(metric, metric)} {endpoint}")
         measured: float | None = None
-        if metric == "invariants":
+        if metric in RELIABILITY_METRICS:
+            if reliability is None:
+                from dhakacart_bench.availability import load_reliability
+
+                reliability = load_reliability(run)
+            measured, passed, reason = _reliability_slo(reliability, metric, endpoint, lo, hi)
+        elif metric == "invariants":
             passed, reason = invariants_state(run.meta)
         else:
             row = _summary_row(run, endpoint)
@@ -288,6 +309,23 @@ def evaluate_slos(run: Run) -> tuple[SloResult, ...]:
     return tuple(results)
 
 
+def _reliability_slo(
+    rel: Any, metric: str, endpoint: str, lo: float | None, hi: float | None
+) -> tuple[float | None, bool | None, str]:
+    """(measured, passed, reason) of a reliability SLO; missing data is never a pass."""
+    from dhakacart_bench.availability import measure_slo, not_recovered
+
+    measured, why_not = measure_slo(rel, metric, endpoint)
+    if measured is None:
+        return None, None, why_not or "no data"
+    target = SloResult("", metric, endpoint, hi, lo, None, None, "").target
+    reason = f"measured {fmt_value(metric, measured)}, target {target}"
+    if metric == "recovery_s" and (stuck := not_recovered(rel)):
+        labels = ", ".join(r.label or r.action for r in stuck)
+        return measured, False, f"not recovered by the end of the run after {labels}; {reason}"
+    return measured, _check(measured, lo, hi), reason
+
+
 @dataclass(frozen=True)
 class Verdict:
     """PASS / FAIL / INCONCLUSIVE, with the reasons in plain words."""
@@ -299,6 +337,8 @@ class Verdict:
     @property
     def headline(self) -> str:
         """One sentence answering "are we ready for the sale?"."""
+        if self.status == PASS and not self.slos:
+            return "Yes, as far as it goes — no targets were set to judge this run."
         if self.status == PASS:
             return "Yes — every target held in this run."
         if self.status == FAIL:
@@ -322,7 +362,10 @@ def evaluate_verdict(run: Run, slos: Iterable[SloResult] | None = None) -> Verdi
     doubts = []
     if run.status != "completed":
         why = meta.get("status_reason") or "no reason recorded"
-        doubts.append(f"The run was {run.status} ({why}): it covers only part of the plan.")
+        state = {"failed": "failed", "interrupted": "was interrupted"}.get(
+            run.status, f"ended as {run.status!r}"
+        )
+        doubts.append(f"The run {state} ({why}): it covers only part of the plan.")
     gen = meta.get("generator") or {}
     if gen.get("saturated"):
         doubts.append(
@@ -330,6 +373,14 @@ def evaluate_verdict(run: Run, slos: Iterable[SloResult] | None = None) -> Verdi
             + str(gen.get("reason") or "CPU or event-loop lag too high")
             + "): its latencies measure the load generator, not the store."
         )
+    notes = []
+    for loss in (meta.get("workers") or {}).get("lost") or []:
+        restored = loss.get("restored_after_s")
+        what = f"Worker {loss['worker']} was lost at {loss['lost_at_s']} s ({loss['how']})"
+        if restored is None:
+            doubts.append(f"{what} and its load was not restored: part of the plan never ran.")
+        else:
+            notes.append(f"{what}; its users were back on the other workers {restored} s later.")
     total = int((run.summary.get("total") or {}).get("count") or 0)
     gate = (meta.get("scenario") or {}).get("gate") or {}
     minimum = int(gate.get("min_requests") or DEFAULT_MIN_REQUESTS)
@@ -344,12 +395,12 @@ def evaluate_verdict(run: Run, slos: Iterable[SloResult] | None = None) -> Verdi
     if failed and trusted:
         return Verdict(FAIL, (*slo_reasons, *doubts), results)
     if doubts or unchecked:
-        notes = [f"{r.name}: could not be checked — {r.reason}." for r in unchecked]
+        unsure = [f"{r.name}: could not be checked — {r.reason}." for r in unchecked]
         if failed:
-            notes += [f"(Not trusted) {s}" for s in slo_reasons]
-        return Verdict(INCONCLUSIVE, (*doubts, *notes), results)
+            unsure += [f"(Not trusted) {s}" for s in slo_reasons]
+        return Verdict(INCONCLUSIVE, (*doubts, *unsure, *notes), results)
     held = f"All {len(results)} SLOs held" if results else "No SLOs were set; the run completed"
-    return Verdict(PASS, (f"{held} over {total:,} requests.",), results)
+    return Verdict(PASS, (f"{held} over {total:,} requests.", *notes), results)
 
 
 # ---------------------------------------------------------------- comparison

@@ -159,19 +159,39 @@ class ArrivalGate:
             n += 1
 
     def stats(self) -> ArrivalStats:
-        def ms(us: float) -> float:
-            return round(us / 1000.0, 3)
+        return arrival_stats(self.to_wire())
 
-        empty = self._lag.get_total_count() == 0
-        return ArrivalStats(
-            planned=self.planned,
-            started=self.started,
-            dropped=self.dropped,
-            late=self.late,
-            lag_ms_p50=0.0 if empty else ms(self._lag.get_value_at_percentile(50)),
-            lag_ms_p99=0.0 if empty else ms(self._lag.get_value_at_percentile(99)),
-            lag_ms_max=0.0 if empty else ms(self._lag.get_max_value()),
-        )
+    def to_wire(self) -> dict[str, Any]:
+        """Counts and the encoded lag histogram: what a distributed worker ships."""
+        return {
+            "planned": self.planned,
+            "started": self.started,
+            "dropped": self.dropped + self.backlog(),
+            "late": self.late,
+            "lag": self._lag.encode() if self._lag.get_total_count() else None,
+        }
+
+
+def arrival_stats(*wires: dict[str, Any]) -> ArrivalStats:
+    """Merge the open-model records of one or more processes exactly."""
+    lag = HdrHistogram(1, 3_600_000_000, 3)
+    for wire in wires:
+        if wire.get("lag"):
+            lag.add(HdrHistogram.decode(wire["lag"]))
+
+    def ms(us: float) -> float:
+        return round(us / 1000.0, 3)
+
+    empty = lag.get_total_count() == 0
+    return ArrivalStats(
+        planned=sum(int(w["planned"]) for w in wires),
+        started=sum(int(w["started"]) for w in wires),
+        dropped=sum(int(w["dropped"]) for w in wires),
+        late=sum(int(w["late"]) for w in wires),
+        lag_ms_p50=0.0 if empty else ms(lag.get_value_at_percentile(50)),
+        lag_ms_p99=0.0 if empty else ms(lag.get_value_at_percentile(99)),
+        lag_ms_max=0.0 if empty else ms(lag.get_max_value()),
+    )
 
 
 def open_model_class(user_class: Any, gate: ArrivalGate) -> type:

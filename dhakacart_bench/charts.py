@@ -207,8 +207,20 @@ def distribution_chart(spectra: Mapping[str, Sequence[tuple[float, float]]]) -> 
     ax.minorticks_off()
     ax.set_xlabel("percentile")
     ax.set_ylabel("latency")
-    _ms_axis(ax.yaxis)
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    if ax.get_lines():
+        _ms_axis(ax.yaxis)
+        ax.legend(loc="upper left", fontsize=8, frameon=False)
+    else:
+        ax.text(
+            0.5,
+            0.5,
+            "no requests recorded",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=9,
+            color="#555555",
+        )
     return _svg(fig, "distribution")
 
 

@@ -26,6 +26,7 @@ from dhakacart_bench.analysis import (
     hist_stats,
     scenario_slos,
 )
+from dhakacart_bench.errors import UsageError
 
 if TYPE_CHECKING:
     from dhakacart_bench.runfolder import Run
@@ -207,12 +208,13 @@ def find_knee(
     The initial slope is the first level's throughput per user; throughput "stops
     growing" at the first step whose marginal gain per added user is below
     ``fraction`` of it *and* stays so: the best throughput of every later level,
-    per user added since, is below that too (one noisy flat step is not a knee).
+    per user added since, is below that too, over at least two higher levels (one
+    noisy flat step, or a short last level, is not a knee).
     """
     if len(users) < 2 or users[0] <= 0 or rps[0] <= 0:
         return None
     slope0 = rps[0] / users[0]
-    for i in range(1, len(users)):
+    for i in range(1, len(users) - 1):
         added = users[i] - users[i - 1]
         if added <= 0 or (rps[i] - rps[i - 1]) / added >= fraction * slope0:
             continue
@@ -377,6 +379,9 @@ def evaluate_capacity(run: Run) -> Capacity:
             False,
             usl,
         )
+    if not any(lv.requests for lv in levels):
+        headline = "No requests completed at any load level: capacity is unknown."
+        return Capacity(mode, tuple(levels), None, None, None, 0.0, headline, False, usl)
     top = levels[-1]
     if len(levels) == 1:
         only = levels[0]
@@ -484,7 +489,10 @@ def _worker_rps(run: Run, ts: Any) -> tuple[float | None, str]:
 def make_plan(
     run: Run, *, users: int, capacity: Capacity | None = None, utilisation: float = 0.8
 ) -> Plan:
-    """Little's-law capacity plan for ``users`` concurrent shoppers (see docs/reports.md)."""
+    """Little's-law capacity plan for ``users`` concurrent shoppers (see docs/reports.md).
+
+    Raises UsageError when the run completed no requests (nothing to plan from).
+    """
     cap = capacity or evaluate_capacity(run)
     ts = run.timeseries()
     steady = [lv for lv in cap.levels if lv.requests and lv.held is not False]
@@ -500,7 +508,9 @@ def make_plan(
         per_user = float(total.get("rps") or 0.0) / max(peak, 1.0)
         resp = float(total.get("mean_ms") or 0.0) / 1000
         basis = "the whole run (no steady level held its SLOs)"
-    cycle = 1 / per_user if per_user > 0 else math.inf
+    if per_user <= 0:
+        raise UsageError(f"{run.path}: no requests completed in this run; nothing to plan from")
+    cycle = 1 / per_user
     think = max(0.0, cycle - resp)
     needed = users * per_user
     candidates = []

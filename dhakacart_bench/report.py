@@ -191,7 +191,9 @@ def build_context(run: Run, *, baseline: Run | None = None, charts: bool = True)
         "usl": asdict(cap.usl),
     }
     plan_users = _plan_users(run)
-    plan = make_plan(run, users=plan_users, capacity=cap) if plan_users else None
+    plan = None
+    if plan_users and (run.summary.get("total") or {}).get("count"):
+        plan = make_plan(run, users=plan_users, capacity=cap)
     ctx: dict[str, Any] = {
         "title": f"{run.scenario_name or 'run'} — {run.run_id}",
         "run": {

@@ -16,6 +16,9 @@ check the store's invariants → write ``run.json`` last.
 
 from __future__ import annotations
 
+import locust  # first: it patches gevent, before anything imports ssl
+
+# isort: split
 import importlib.util
 import os
 import platform
@@ -30,17 +33,17 @@ from pathlib import Path
 from typing import Any
 
 import gevent
-import locust
 from locust.env import Environment
 
 from dhakacart_bench import __version__
 from dhakacart_bench.arrivals import ArrivalGate, open_model_class
-from dhakacart_bench.errors import ScenarioError, TargetUnreachable
+from dhakacart_bench.errors import Interrupted, ScenarioError, TargetUnreachable, UsageError
 from dhakacart_bench.genhealth import GeneratorMonitor, assess
 from dhakacart_bench.metrics import LiveStats, Recorder
 from dhakacart_bench.runfolder import new_run_dir, write_measurements, write_run_json
 from dhakacart_bench.scenario import Scenario
 from dhakacart_bench.shapes import arrival_rate_at, make_shape_class
+from dhakacart_bench.sidecars import SidecarContext, build_sidecars
 
 DEFAULT_REPORTS_DIR = Path("reports")
 DEFAULT_TICK_S = 1.0
@@ -62,6 +65,12 @@ class RunConfig:
     store_workers: int | None = None
     tick_s: float = DEFAULT_TICK_S
     stop_timeout_s: float = DEFAULT_STOP_TIMEOUT_S
+    workers: int = 0  # local worker processes (master + N workers on this machine)
+    expect_workers: int = 0  # remote workers the master waits for (`bench master`)
+    master_bind: str = "127.0.0.1"  # the master's listening address (unauthenticated channel!)
+    master_port: int = 0  # 0 = a free port (local workers); remote workers need a fixed one
+    worker_timeout_s: float = 60.0  # how long to wait for workers to connect
+    worker_hosts: tuple[str, ...] = ()  # local workers aim at these target URLs in turn
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,33 @@ def sized_scenario(config: RunConfig) -> Scenario:
     return scenario
 
 
+#: Sockets a load process keeps for itself (logs, the master channel, DNS, ...).
+RESERVED_FILES = 512
+
+
+def check_sockets_per_process(peak_users: int, config: RunConfig) -> None:
+    """Refuse a run whose local load processes would each need more sockets than allowed.
+
+    One user holds one connection; one process may open at most its hard
+    open-files limit. Remote workers (``bench master``) judge their own limits.
+    """
+    import math
+    import resource
+
+    if config.expect_workers:
+        return
+    processes = max(1, config.workers)
+    per_process = math.ceil(peak_users / processes)
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[1] - RESERVED_FILES
+    if per_process > limit:
+        needed = math.ceil(peak_users / limit)
+        raise UsageError(
+            f"{peak_users:,} users in {processes} load process(es) means {per_process:,}"
+            f" sockets each, above this machine's open-files limit"
+            f" ({limit + RESERVED_FILES:,}); use --workers {needed} or more"
+        )
+
+
 def load_user_classes(scenario: Scenario) -> list[type[locust.User]]:
     """Import the scenario's locustfile and return its user classes, weighted."""
     path = scenario.locustfile
@@ -128,6 +164,20 @@ def load_user_classes(scenario: Scenario) -> list[type[locust.User]]:
             attrs["fixed_count"] = spec_.fixed_count
         classes.append(type(cls.__name__, (cls,), attrs))
     return classes
+
+
+def with_host(cls: type[locust.User], host: str) -> type[locust.User]:
+    """``cls`` aimed at ``host`` whatever the master says (a worker's own target address).
+
+    Locust's worker sets every user class's ``host`` from the master on each spawn
+    message; an instance attribute set before the user builds its client wins.
+    """
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        self.host = host
+        cls.__init__(self, *args, **kwargs)
+
+    return type(cls.__name__, (cls,), {"__init__": __init__, "__module__": cls.__module__})
 
 
 def _close_client(user: Any) -> None:
@@ -246,12 +296,69 @@ def run_scenario(config: RunConfig, *, progress: ProgressCallback | None = None)
     everything measured and returns with status "interrupted".
     """
     scenario = sized_scenario(config)
+    check_sockets_per_process(scenario.load.peak_users, config)
     host = config.host if config.host is not None else scenario.host
     if host:
         probe_target(host)
         return _measure(scenario, config, host=host, store=None, progress=progress)
     with bundled_store(scenario, config) as store:
         return _measure(scenario, config, host=store.url, store=store, progress=progress)
+
+
+class LocalEngine:
+    """One process: Locust's LocalRunner, with the open model's gate if any."""
+
+    workers = 0
+
+    def __init__(self, scenario: Scenario, host: str, config: RunConfig) -> None:
+        user_classes = load_user_classes(scenario)
+        load = scenario.load
+        self.gate: ArrivalGate | None = None
+        if load.model == "open":
+            self.gate = ArrivalGate(lambda t: arrival_rate_at(load, t), arrival=load.arrival)
+            user_classes = [open_model_class(cls, self.gate) for cls in user_classes]
+        env = Environment(
+            user_classes=user_classes,
+            shape_class=make_shape_class(load)(),
+            events=locust.events,
+            host=host,
+            stop_timeout=config.stop_timeout_s,
+        )
+        self.runner = env.create_local_runner()
+        self.monitor = GeneratorMonitor()
+        self.recorder: Recorder | None = None
+
+    def connect(self, stopping: Callable[[], bool]) -> None:
+        """Nothing to connect in one process."""
+
+    def begin(self, recorder: Recorder, run_start: float, run_dir: Path) -> None:
+        self.recorder = recorder
+        locust.events.request.add_listener(recorder.on_request)
+        self.monitor.start()
+        if self.gate is not None:
+            self.gate.start(run_start)
+
+    def tick(self, now: float) -> None:
+        assert self.recorder is not None
+        cpu, lag = self.monitor.sample()
+        self.recorder.set_generator_sample(cpu, lag, now)
+
+    def end(self) -> None:
+        self.runner.quit()
+
+    def close(self) -> None:
+        self.monitor.stop()
+        if self.gate is not None:
+            self.gate.stop()
+        if self.recorder is not None:
+            locust.events.request.remove_listener(self.recorder.on_request)
+
+    def sections(self) -> dict[str, Any]:
+        return {
+            "generator": assess(self.monitor.samples, processes=1, cpu_count=os.cpu_count()),
+            "arrivals": self.gate.stats().to_dict() if self.gate is not None else None,
+            "workers": None,
+        }
 
 
 def _measure(
@@ -262,78 +369,85 @@ def _measure(
     store: Any,
     progress: ProgressCallback | None,
 ) -> RunResult:
-    user_classes = load_user_classes(scenario)
     load = scenario.load
-    gate: ArrivalGate | None = None
-    if load.model == "open":
-        gate = ArrivalGate(lambda t: arrival_rate_at(load, t), arrival=load.arrival)
-        user_classes = [open_model_class(cls, gate) for cls in user_classes]
+    engine: Any
+    if config.workers or config.expect_workers:
+        from dhakacart_bench.distributed import MasterEngine
 
-    env = Environment(
-        user_classes=user_classes,
-        shape_class=make_shape_class(load)(),
-        events=locust.events,
-        host=host,
-        stop_timeout=config.stop_timeout_s,
-    )
-    runner = env.create_local_runner()
-    started_at = datetime.now(UTC)
-    run_dir = new_run_dir(config.reports_dir, scenario.name, started_at)
-    run_start = time.time()
-    recorder = Recorder(run_start=run_start)
-    monitor = GeneratorMonitor()
+        engine = MasterEngine(scenario, host, config)
+    else:
+        engine = LocalEngine(scenario, host, config)
+    runner = engine.runner
     stop_reason: list[str] = []
 
     def request_stop(reason: str) -> None:
         if not stop_reason:
             stop_reason.append(reason)
 
-    def tick() -> None:
-        while True:
-            gevent.sleep(config.tick_s)
-            now = time.time()
-            recorder.set_users(runner.user_count, now)
-            cpu, lag = monitor.sample()
-            recorder.set_generator_sample(cpu, lag, now)
-            recorder.close_windows(now)
-            if progress is not None:
-                progress(
-                    Progress(
-                        elapsed_s=now - run_start,
-                        planned_s=load.duration_s,
-                        users=runner.user_count,
-                        live=recorder.live(now),
-                    )
-                )
-
-    if store is not None and scenario.store.deal_opens_at_s is not None:
-        opens_at = datetime.fromtimestamp(run_start + scenario.store.deal_opens_at_s, UTC)
-        schedule_deal_opening(store.url, store.admin_token, opens_at)
-
-    locust.events.request.add_listener(recorder.on_request)
-    ticker = gevent.spawn(tick)
+    sidecar_sections: dict[str, Any] = {}
     try:
         with _signals_stop(request_stop):
-            monitor.start()
-            if gate is not None:
-                gate.start(run_start)
-            runner.start_shape()
-            while not stop_reason:
-                shape = runner.shape_greenlet
-                if shape is None or shape.dead:
-                    break
-                gevent.sleep(0.1)
-            runner.quit()
+            engine.connect(lambda: bool(stop_reason))
+            if stop_reason:
+                raise Interrupted(f"{stop_reason[0]} before the load started; nothing measured")
+            run_start = time.time()
+            started_at = datetime.fromtimestamp(run_start, UTC)
+            run_dir = new_run_dir(config.reports_dir, scenario.name, started_at)
+            recorder = Recorder(run_start=run_start)
+
+            def tick() -> None:
+                while True:
+                    gevent.sleep(config.tick_s)
+                    now = time.time()
+                    recorder.set_users(runner.user_count, now)
+                    engine.tick(now)
+                    recorder.close_windows(now)
+                    if progress is not None:
+                        progress(
+                            Progress(
+                                elapsed_s=now - run_start,
+                                planned_s=load.duration_s,
+                                users=runner.user_count,
+                                live=recorder.live(now),
+                            )
+                        )
+
+            if store is not None and scenario.store.deal_opens_at_s is not None:
+                opens_at = datetime.fromtimestamp(run_start + scenario.store.deal_opens_at_s, UTC)
+                schedule_deal_opening(store.url, store.admin_token, opens_at)
+            sidecars = build_sidecars(scenario)
+            sidecar_ctx = SidecarContext(
+                scenario=scenario, host=host, store=store, run_start=run_start, run_dir=run_dir
+            )
+            engine.begin(recorder, run_start, run_dir)
+            ticker = gevent.spawn(tick)
+            try:
+                for sidecar in sidecars:
+                    sidecar.start(sidecar_ctx)
+                runner.start_shape()
+                while not stop_reason:
+                    shape = runner.shape_greenlet
+                    if shape is None or shape.dead:
+                        break
+                    gevent.sleep(0.1)
+                engine.end()
+            finally:
+                for sidecar in sidecars:
+                    sidecar_sections[sidecar.name] = sidecar.stop()
+                ticker.kill(block=True)
     finally:
-        ticker.kill(block=True)
-        monitor.stop()
-        if gate is not None:
-            gate.stop()
-        locust.events.request.remove_listener(recorder.on_request)
+        engine.close()
     run_end = time.time()
 
     measurements = recorder.finish(run_end)
     write_measurements(run_dir, measurements)
+    sections = engine.sections()
+    if sections["workers"] and sections["workers"]["lost"]:
+        from dhakacart_bench.distributed import judge_losses
+
+        sections["workers"]["lost"] = judge_losses(
+            sections["workers"]["lost"], measurements.users_by_second, load
+        )
     interrupted = bool(stop_reason)
     invariants = store.verify() if store is not None else None
     if invariants is not None:
@@ -358,10 +472,10 @@ def _measure(
             "requested_peak": load.peak_users,
             "reference_peak": load.reference_users,
         },
-        "generator": assess(monitor.samples, processes=1, cpu_count=os.cpu_count()),
-        "arrivals": gate.stats().to_dict() if gate is not None else None,
+        **sections,
         "invariants": invariants,
         "errors_overflow": measurements.errors_overflow,
+        "sidecars": sidecar_sections,
     }
     write_run_json(run_dir, meta)
     return RunResult(

@@ -36,11 +36,15 @@ from dhakacart_bench.resources import bundled_dir, find_locustfile, locustfile_c
 __all__ = [
     "DEFAULT_ARRIVAL",
     "DEFAULT_MODEL",
+    "EVENT_ACTIONS",
     "LATENCY_METRICS",
     "METRICS",
+    "RELIABILITY_METRICS",
     "SLO",
+    "EventSpec",
     "GateSpec",
     "LoadSpec",
+    "ProbeSpec",
     "Scenario",
     "ScenarioEntry",
     "Stage",
@@ -51,6 +55,7 @@ __all__ = [
     "load_scenario_file",
     "scan_scenarios",
     "scenario_from_dict",
+    "with_deploy_command",
 ]
 
 Model = Literal["closed", "open"]
@@ -70,7 +75,29 @@ LATENCY_METRICS: tuple[str, ...] = (
     "max_ms",
     "mean_ms",
 )
-METRICS: tuple[str, ...] = (*LATENCY_METRICS, "error_rate", "rps", "invariants")
+#: Metrics measured by the reliability sidecars (``[probe]``, ``[[events]]``): see
+#: docs/reliability.md. ``availability_pct`` takes a lower bound, the others an upper one.
+RELIABILITY_METRICS: tuple[str, ...] = (
+    "availability_pct",
+    "deploy_failed_requests",
+    "recovery_s",
+    "longest_gap_s",
+)
+METRICS: tuple[str, ...] = (
+    *LATENCY_METRICS,
+    "error_rate",
+    "rps",
+    "invariants",
+    *RELIABILITY_METRICS,
+)
+#: What ``[[events]]`` can do; all but ``command`` need the bundled store.
+EVENT_ACTIONS: tuple[str, ...] = ("deploy", "command", "kill-worker", "faults", "clear-faults")
+DEPLOY_STRATEGIES: tuple[str, ...] = ("rolling", "restart")
+DEFAULT_PROBE_INTERVAL_S = 0.5
+DEFAULT_PROBE_PATHS: tuple[str, ...] = ("/health", "/api/products/1")
+DEFAULT_PROBE_TIMEOUT_S = 2.0
+DEFAULT_PROBE_SLO_PCT = 99.9
+DEFAULT_COMMAND_TIMEOUT_S = 120.0
 ALL_ENDPOINTS = "*"
 
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -172,6 +199,56 @@ class GateSpec:
 
 
 @dataclass(frozen=True)
+class ProbeSpec:
+    """A synthetic availability probe (``[probe]``), independent of the Locust users.
+
+    Every ``interval_s`` each of ``paths`` is fetched once (GET, ``timeout_s``); a
+    check succeeds on a 2xx/3xx answer. ``slo_pct`` is the availability objective
+    the report's error budget is measured against.
+    """
+
+    interval_s: float = DEFAULT_PROBE_INTERVAL_S
+    paths: tuple[str, ...] = DEFAULT_PROBE_PATHS
+    timeout_s: float = DEFAULT_PROBE_TIMEOUT_S
+    slo_pct: float = DEFAULT_PROBE_SLO_PCT
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """Something that happens at ``at_s`` seconds into the run (``[[events]]``).
+
+    ``action``: ``deploy`` (bundled store; ``strategy`` ``rolling`` = gunicorn SIGHUP,
+    ``restart`` = stop then start on the same port), ``command`` (run ``command`` in a
+    shell, at most ``timeout_s``), ``kill-worker`` (SIGKILL one gunicorn worker),
+    ``faults`` (set ``faults`` through the admin API; cleared again after ``for_s``
+    when given) or ``clear-faults``.
+    """
+
+    at_s: float
+    action: str
+    name: str = ""
+    strategy: str | None = None
+    command: str | None = None
+    timeout_s: float | None = None
+    faults: Mapping[str, Any] | None = field(default=None, hash=False)
+    for_s: float | None = None
+
+    @property
+    def label(self) -> str:
+        """``deploy (rolling) at 20s`` unless the event has a name."""
+        if self.name:
+            return self.name
+        what = self.action + (f" ({self.strategy})" if self.strategy else "")
+        return f"{what} at {format_duration(self.at_s)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able; ``EventSpec(**d)`` rebuilds it (faults copied)."""
+        out = dataclasses.asdict(self)
+        out["faults"] = None if self.faults is None else copy.deepcopy(dict(self.faults))
+        return out
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A validated scenario. ``load`` is at the size it runs at (see :meth:`scaled`).
 
@@ -192,6 +269,8 @@ class Scenario:
     gate: GateSpec
     scale: float = 1.0
     time_scale: float = 1.0
+    probe: ProbeSpec | None = None
+    events: tuple[EventSpec, ...] = ()
 
     def scaled(self, users: int) -> Scenario:
         """Return a copy sized for ``users`` peak users.
@@ -220,8 +299,9 @@ class Scenario:
         """Return a copy whose stages last ``seconds`` in total, in the same proportions.
 
         Explicit spawn rates are multiplied by the inverse factor (a ramp still
-        completes within its stage); ``store.deal_opens_at_s`` moves with the stages.
-        Arrival rates are per second and stay as they are.
+        completes within its stage); ``store.deal_opens_at_s`` and every event's
+        ``at_s`` (and a faults event's ``for_s``) move with the stages. Arrival rates
+        are per second and stay as they are; so do the probe's interval and timeouts.
         """
         if isinstance(seconds, bool) or not seconds > 0 or not math.isfinite(seconds):
             raise ValueError(f"seconds must be a positive number, got {seconds!r}")
@@ -242,11 +322,20 @@ class Scenario:
         store = dataclasses.replace(
             self.store, deal_opens_at_s=None if opens is None else opens * factor
         )
+        events = tuple(
+            dataclasses.replace(
+                event,
+                at_s=event.at_s * factor,
+                for_s=None if event.for_s is None else event.for_s * factor,
+            )
+            for event in self.events
+        )
         return dataclasses.replace(
             self,
             load=dataclasses.replace(self.load, stages=stages),
             store=store,
             time_scale=self.time_scale * factor,
+            events=events,
         )
 
     def summary(self) -> str:
@@ -289,7 +378,53 @@ class Scenario:
             "gate": gate,
             "scale": self.scale,
             "time_scale": self.time_scale,
+            "probe": None if self.probe is None else _probe_dict(self.probe),
+            "events": [event.to_dict() for event in self.events],
         }
+
+
+def _probe_dict(probe: ProbeSpec) -> dict[str, Any]:
+    out = dataclasses.asdict(probe)
+    out["paths"] = list(probe.paths)
+    return out
+
+
+def with_deploy_command(
+    scenario: Scenario,
+    command: str,
+    at_s: float,
+    *,
+    timeout_s: float = DEFAULT_COMMAND_TIMEOUT_S,
+) -> Scenario:
+    """``scenario`` plus a ``command`` event (a deploy of any target) at ``at_s``.
+
+    What ``bench run --deploy-cmd CMD --deploy-at 30s`` does. ``at_s`` is in the
+    scenario's own time: apply it to the scenario as it will run (after
+    ``runner.sized_scenario``) and run with ``duration_s=None``, or the event moves
+    with ``--duration`` like every other event. Raises ScenarioError on an empty
+    command, a negative ``at_s`` or one beyond the run's length.
+    """
+    where = "--deploy-at"
+    if not isinstance(command, str) or not command.strip():
+        raise ScenarioError("--deploy-cmd: expected a shell command, got an empty string")
+    if isinstance(at_s, bool) or not isinstance(at_s, int | float) or not math.isfinite(at_s):
+        raise ScenarioError(f"{where}: expected a number of seconds, got {at_s!r}")
+    length = scenario.load.duration_s
+    if not 0 <= at_s <= length:
+        raise ScenarioError(
+            f"{where}: expected a time within the run (0 to {format_duration(length)}), "
+            f"got {format_duration(at_s) if at_s >= 0 else at_s}"
+        )
+    if not timeout_s > 0:
+        raise ScenarioError(f"--deploy-cmd timeout: expected a positive number, got {timeout_s}")
+    event = EventSpec(
+        at_s=float(at_s),
+        action="command",
+        name="deploy command",
+        command=command,
+        timeout_s=float(timeout_s),
+    )
+    return dataclasses.replace(scenario, events=(*scenario.events, event))
 
 
 def _plural(count: int, noun: str) -> str:
@@ -483,6 +618,8 @@ _TOP_KEYS = (
     "load",
     "slo",
     "gate",
+    "probe",
+    "events",
 )
 _USER_KEYS = ("class", "weight", "fixed_count")
 _STORE_KEYS = (
@@ -501,6 +638,16 @@ _CLOSED_ONLY = ("users", "spawn_rate")
 _OPEN_ONLY = ("arrival_rate", "ramp")
 _SLO_KEYS = ("name", "metric", "endpoint", "max", "min")
 _GATE_KEYS = ("p95_regression_pct", "endpoints", "min_requests")
+_PROBE_KEYS = ("interval", "paths", "timeout", "slo_pct")
+_EVENT_KEYS = ("at", "action", "name", "strategy", "command", "timeout", "faults", "for")
+#: The keys each event action takes besides ``at``, ``action`` and ``name``.
+_EVENT_ACTION_KEYS: dict[str, tuple[str, ...]] = {
+    "deploy": ("strategy",),
+    "command": ("command", "timeout"),
+    "kill-worker": (),
+    "faults": ("faults", "for"),
+    "clear-faults": (),
+}
 
 
 def _parse_scenario(data: Mapping[str, Any], *, path: Path, cwd: Path) -> Scenario:
@@ -514,17 +661,22 @@ def _parse_scenario(data: Mapping[str, Any], *, path: Path, cwd: Path) -> Scenar
         )
     description = top.string("description", "")
     locustfile = _parse_locustfile(top, scenario_dir=path.parent, cwd=cwd)
+    host = _parse_host(top)
+    load = _parse_load(top)
+    probe = _parse_probe(top)
     return Scenario(
         name=name,
         description=description.strip(),
         path=path,
         locustfile=locustfile,
         users=_parse_users(top, locustfile),
-        host=_parse_host(top),
+        host=host,
         store=_parse_store(top),
-        load=_parse_load(top),
-        slos=_parse_slos(top),
+        load=load,
+        slos=_parse_slos(top, probe=probe),
         gate=_parse_gate(top),
+        probe=probe,
+        events=_parse_events(top, length_s=load.duration_s, host=host),
     )
 
 
@@ -736,14 +888,50 @@ def default_slo_name(metric: str, endpoint: str, max_: float | None, min_: float
         bounds.append(f">= {_format_number(min_)}")
     if max_ is not None:
         bounds.append(f"<= {_format_number(max_)}")
+    if metric in RELIABILITY_METRICS and endpoint == ALL_ENDPOINTS:
+        return f"{metric} {' and '.join(bounds)}"
     where = "all endpoints" if endpoint == ALL_ENDPOINTS else endpoint
     return f"{metric} {' and '.join(bounds)} on {where}"
 
 
-def _parse_slos(top: _Table) -> tuple[SLO, ...]:
+def _parse_reliability_slo(
+    item: _Table, metric: str, probe: ProbeSpec | None
+) -> tuple[str, float | None, float | None]:
+    """(endpoint, max, min) of an SLO on a reliability metric."""
+    if metric in ("availability_pct", "longest_gap_s") and probe is None:
+        item.fail("metric", f'metric "{metric}" needs the availability probe: add a [probe] table')
+    if metric == "availability_pct":
+        endpoint = item.string("endpoint", ALL_ENDPOINTS)
+        if probe is not None and endpoint != ALL_ENDPOINTS and endpoint not in probe.paths:
+            item.fail(
+                "endpoint",
+                f'expected "*" or one of the probe paths ({", ".join(probe.paths)}), '
+                f"got {_show(endpoint)}",
+            )
+        if item.has("max"):
+            item.fail("max", 'metric "availability_pct" takes a lower bound: use min, not max')
+        if not item.has("min"):
+            item.fail("min", 'missing required key (metric "availability_pct" needs min = 99.9)')
+        return endpoint, None, item.number("min", at_most=100.0)
+    if item.has("endpoint"):
+        item.fail("endpoint", f'metric "{metric}" is measured on the whole run: no endpoint')
+    if item.has("min"):
+        item.fail("min", f'metric "{metric}" takes an upper bound: use max, not min')
+    if not item.has("max"):
+        unit = "a number of requests" if metric == "deploy_failed_requests" else "seconds"
+        item.fail("max", f'missing required key (metric "{metric}" needs max = {unit})')
+    return ALL_ENDPOINTS, item.number("max"), None
+
+
+def _parse_slos(top: _Table, *, probe: ProbeSpec | None = None) -> tuple[SLO, ...]:
     slos = []
     for item in top.tables("slo", _SLO_KEYS, required=False, expected="SLO"):
         metric = item.choice("metric", METRICS)
+        if metric in RELIABILITY_METRICS:
+            endpoint, max_, min_ = _parse_reliability_slo(item, metric, probe)
+            name = item.string("name", "") or default_slo_name(metric, endpoint, max_, min_)
+            slos.append(SLO(metric=metric, endpoint=endpoint, max=max_, min=min_, name=name))
+            continue
         endpoint = item.string("endpoint", ALL_ENDPOINTS)
         if not endpoint.strip():
             item.fail("endpoint", 'expected an endpoint such as "GET /api/products/[id]" or "*"')
@@ -792,6 +980,96 @@ def _parse_gate(top: _Table) -> GateSpec:
         endpoints=tuple(endpoints),
         min_requests=gate.integer("min_requests", defaults.min_requests, minimum=0),
     )
+
+
+def _parse_probe(top: _Table) -> ProbeSpec | None:
+    if not top.has("probe"):
+        return None
+    probe = top.table("probe", _PROBE_KEYS)
+    defaults = ProbeSpec()
+    paths = probe.data.get("paths", list(defaults.paths))
+    if (
+        not isinstance(paths, list)
+        or not paths
+        or not all(isinstance(p, str) and p.startswith("/") and p.strip() == p for p in paths)
+    ):
+        probe.fail(
+            "paths",
+            'expected a non-empty array of paths starting with "/", such as '
+            f'["/health", "/api/products/1"], got {_show(paths)}',
+        )
+    if len(set(paths)) != len(paths):
+        probe.fail("paths", f"expected each path once, got {_show(paths)}")
+    interval = probe.duration("interval", defaults.interval_s)
+    timeout = probe.duration("timeout", defaults.timeout_s)
+    slo_pct = probe.number("slo_pct", defaults.slo_pct, positive=True, at_most=100.0)
+    if slo_pct <= 0:
+        probe.fail("slo_pct", f"expected a percentage above 0 and at most 100, got {slo_pct:g}")
+    return ProbeSpec(interval_s=interval, paths=tuple(paths), timeout_s=timeout, slo_pct=slo_pct)
+
+
+def _parse_events(top: _Table, *, length_s: float, host: str | None) -> tuple[EventSpec, ...]:
+    events = []
+    for item in top.tables("events", _EVENT_KEYS, required=False, expected="event"):
+        action = item.choice("action", EVENT_ACTIONS)
+        allowed = _EVENT_ACTION_KEYS[action]
+        for key in _EVENT_KEYS:
+            if key not in ("at", "action", "name") and key not in allowed and item.has(key):
+                takes = ", ".join(allowed) if allowed else "nothing but at and name"
+                item.fail(key, f'action "{action}" does not take "{key}" (it takes {takes})')
+        if host is not None and action != "command":
+            item.fail(
+                "action",
+                f'action "{action}" needs the bundled store, but the scenario sets host = '
+                f'{_show(host)}; use action = "command" to act on another target',
+            )
+        at = item.duration("at", positive=False)
+        if at > length_s:
+            item.fail(
+                "at",
+                f"expected a time within the run (0 to {format_duration(length_s)}), "
+                f"got {format_duration(at)}",
+            )
+        name = item.string("name", "")
+        strategy = command = faults = None
+        timeout = for_s = None
+        if action == "deploy":
+            strategy = item.choice("strategy", DEPLOY_STRATEGIES, "rolling")
+        elif action == "command":
+            command = item.string("command")
+            if not command.strip():
+                item.fail("command", 'expected a shell command such as "./deploy.sh", got ""')
+            timeout = item.duration("timeout", DEFAULT_COMMAND_TIMEOUT_S)
+        elif action == "faults":
+            faults = item.data.get("faults")
+            if not isinstance(faults, Mapping) or not faults:
+                shown = "nothing" if faults is None else _show(faults)
+                item.fail(
+                    "faults",
+                    "expected a non-empty table of fault knobs such as "
+                    f'{{latency_ms = {{"*" = 500}}}}, got {shown}',
+                )
+            faults = copy.deepcopy(dict(faults))
+            for_s = item.duration("for", None)
+            if for_s is not None and at + for_s > length_s:
+                item.fail(
+                    "for",
+                    f"expected the faults to end within the run ({format_duration(length_s)}), "
+                    f"got {format_duration(at)} + {format_duration(for_s)}",
+                )
+        events.append(
+            EventSpec(
+                at_s=at,
+                action=action,
+                name=name.strip(),
+                strategy=strategy,
+                command=command,
+                timeout_s=timeout,
+                faults=faults,
+                for_s=for_s,
+            )
+        )
+    return tuple(events)
 
 
 # --------------------------------------------------------------------------- loading and lookup
@@ -965,6 +1243,8 @@ def scenario_from_dict(d: Mapping[str, Any]) -> Scenario:
             gate=GateSpec(**gate),
             scale=float(d.get("scale", 1.0)),
             time_scale=float(d.get("time_scale", 1.0)),
+            probe=_probe_from_dict(d.get("probe")),
+            events=tuple(_event_from_dict(e) for e in d.get("events") or ()),
         )
     except (KeyError, TypeError, ValueError) as exc:
         detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
@@ -972,3 +1252,18 @@ def scenario_from_dict(d: Mapping[str, Any]) -> Scenario:
             f"not a scenario dict as Scenario.to_dict() writes it: {detail}",
             path=str(d.get("path", "<scenario dict>")) if isinstance(d, Mapping) else None,
         ) from None
+
+
+def _probe_from_dict(data: Any) -> ProbeSpec | None:
+    if data is None:
+        return None
+    probe: dict[str, Any] = dict(_build(dict, data, "probe"))
+    probe["paths"] = tuple(probe.get("paths", DEFAULT_PROBE_PATHS))
+    return ProbeSpec(**probe)
+
+
+def _event_from_dict(data: Any) -> EventSpec:
+    event: dict[str, Any] = dict(_build(dict, data, "events[]"))
+    if event.get("faults") is not None:
+        event["faults"] = copy.deepcopy(dict(event["faults"]))
+    return EventSpec(**event)

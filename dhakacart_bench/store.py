@@ -61,6 +61,10 @@ class StoreSettings:
     admin_token: str | None = None  # None -> generated
     env: str = DEFAULT_ENV
     startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S
+    #: TEST ONLY: a deliberately broken build whose stock updates are a non-atomic
+    #: read-then-write (``STORE_UNSAFE_STOCK=1``), to prove the invariant check catches
+    #: overselling. The store refuses it when ``env == "production"``.
+    unsafe_stock: bool = False
 
 
 def gunicorn_command(python: str | None = None) -> list[str]:
@@ -176,6 +180,8 @@ class ManagedStore:
         self._log: IO[bytes] | None = None
         self._data_dir: Path | None = None
         self._owns_data_dir = False
+        # One secret for the store's whole life: a restart keeps shoppers' tokens valid.
+        self._secret_key = secrets.token_urlsafe(32)
 
     def __enter__(self) -> ManagedStore:
         return self.start()
@@ -205,22 +211,25 @@ class ManagedStore:
             raise
         return self
 
-    def _env(self) -> dict[str, str]:
+    def _env(self, port: int | None = None) -> dict[str, str]:
         prometheus_dir = self._data_dir / "prometheus"  # type: ignore[operator]
         shutil.rmtree(prometheus_dir, ignore_errors=True)
         prometheus_dir.mkdir(parents=True)
         s = self.settings
-        return store_env(
-            bind=f"{s.host}:{s.port}",
+        env = store_env(
+            bind=f"{s.host}:{s.port if port is None else port}",
             workers=s.workers,
             threads=s.threads,
             database_url=self.database_url,
-            secret_key=secrets.token_urlsafe(32),
+            secret_key=self._secret_key,
             admin_token=self.admin_token,
             env=s.env,
             prometheus_dir=prometheus_dir,
             faults=s.faults,
         )
+        if s.unsafe_stock:
+            env["STORE_UNSAFE_STOCK"] = "1"
+        return env
 
     def _seed(self) -> None:
         s = self.settings
@@ -244,11 +253,12 @@ class ManagedStore:
         if proc.returncode != 0:
             raise StoreError(f"seeding the store database failed:\n{_tail(proc.stderr)}")
 
-    def _spawn(self) -> None:
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+    def _spawn(self, port: int | None = None) -> None:
+        if self._log is None:
+            self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self._proc = subprocess.Popen(
             gunicorn_command(),
-            env=self._env(),
+            env=self._env(port),
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -290,8 +300,7 @@ class ManagedStore:
             f"the store did not become ready within {self.settings.startup_timeout_s:g} s"
         )
 
-    def stop(self, timeout: float = 10) -> None:
-        """SIGTERM the process group, wait, then SIGKILL; idempotent."""
+    def _terminate(self, timeout: float) -> None:
         proc, self._proc = self._proc, None
         if proc is not None:
             _signal_group(proc.pid, signal.SIGTERM)
@@ -300,6 +309,10 @@ class ManagedStore:
             except subprocess.TimeoutExpired:
                 _signal_group(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=timeout)
+
+    def stop(self, timeout: float = 10) -> None:
+        """SIGTERM the process group, wait, then SIGKILL; idempotent."""
+        self._terminate(timeout)
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -330,6 +343,52 @@ class ManagedStore:
         if self._proc is None:
             raise StoreError("the store is not running")
         os.kill(self._proc.pid, signal.SIGHUP)
+
+    def restart(self, timeout: float = 10) -> None:
+        """Stop gunicorn, then start it again on the same port with the same database.
+
+        The naive ("bad") deploy: between the two, connections are refused. Returns
+        when the new server answers ``/ready`` (StoreError if it does not in time).
+        """
+        if self._proc is None or not self.url:
+            raise StoreError("the store is not running")
+        from urllib.parse import urlsplit
+
+        port = urlsplit(self.url).port
+        self._terminate(timeout)
+        self._spawn(port)
+        self._wait_ready()
+
+    def worker_pids(self) -> list[int]:
+        """The pids of gunicorn's live worker processes (children of the master)."""
+        import psutil
+
+        if self._proc is None:
+            return []
+        try:
+            children = psutil.Process(self._proc.pid).children()
+        except psutil.NoSuchProcess:
+            return []
+        live = []
+        for child in children:
+            try:
+                if child.status() != psutil.STATUS_ZOMBIE:
+                    live.append(child.pid)
+            except psutil.NoSuchProcess:
+                continue
+        return sorted(live)
+
+    def kill_worker(self, pid: int | None = None) -> int:
+        """SIGKILL one worker (``pid``, or the lowest live one); gunicorn must replace it."""
+        pids = self.worker_pids()
+        if not pids:
+            raise StoreError("the store has no live worker to kill")
+        if pid is None:
+            pid = pids[0]
+        elif pid not in pids:
+            raise StoreError(f"{pid} is not a worker of this store (workers: {pids})")
+        os.kill(pid, signal.SIGKILL)
+        return pid
 
     def _admin(self, method: str, path: str, body: Any) -> Any:
         import urllib.error

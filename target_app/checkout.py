@@ -5,14 +5,18 @@ Stock is decremented with a conditional ``UPDATE .. WHERE stock >= :q`` per line
 a zero rowcount aborts the transaction with 409 ``out_of_stock``. A repeated
 ``Idempotency-Key`` returns the first order: the UNIQUE(user_id,
 idempotency_key) constraint settles concurrent duplicates.
+
+``UNSAFE_STOCK`` (test-only, see ``target_app.sale``) reads the stock first and
+writes ``stock - q`` unconditionally later: the broken build that oversells.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from target_app import db, metrics
 from target_app.auth import login_required
@@ -60,6 +64,18 @@ def checkout() -> tuple[Response, int]:
 def _place_order(uid: int, key: str | None) -> tuple[dict[str, Any], bool]:
     """(order, created): one transaction; ApiError rolls everything back."""
     C, P = db.cart_items, db.products
+    unsafe_stock: dict[int, int] | None = None
+    if current_app.config["UNSAFE_STOCK"]:
+        with db.read_conn() as conn:
+            unsafe_stock = {
+                row.id: row.stock
+                for row in conn.execute(
+                    sa.select(P.c.id, P.c.stock)
+                    .join(C, C.c.product_id == P.c.id)
+                    .where(C.c.user_id == uid)
+                )
+            }
+        time.sleep(current_app.config["UNSAFE_STOCK_RACE_S"])  # widen the race window
     with db.write_tx() as conn:
         cart = conn.execute(
             sa.select(C.c.product_id, C.c.quantity, P.c.price_cents)
@@ -86,6 +102,14 @@ def _place_order(uid: int, key: str | None) -> tuple[dict[str, Any], bool]:
             .returning(db.orders.c.id)
         ).scalar_one()
         for r in cart:
+            if unsafe_stock is not None:  # TEST ONLY: the lost-update bug, on purpose
+                seen = unsafe_stock.get(r.product_id, 0)
+                if seen < r.quantity:
+                    raise ApiError(409, "out_of_stock", "not enough stock", product_id=r.product_id)
+                conn.execute(
+                    sa.update(P).where(P.c.id == r.product_id).values(stock=seen - r.quantity)
+                )
+                continue
             done = conn.execute(
                 sa.update(P)
                 .where((P.c.id == r.product_id) & (P.c.stock >= r.quantity))

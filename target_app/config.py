@@ -36,6 +36,11 @@ DEFAULTS: dict[str, Any] = {
     "DB_POOL_SIZE": 20,
     "DB_MAX_OVERFLOW": 20,
     "SQLITE_BUSY_TIMEOUT_S": 15.0,
+    # TEST ONLY: a broken build whose stock updates are a non-atomic read-then-write,
+    # so tests can prove that the invariant checker catches overselling. Refused in
+    # production. Never turn it on anywhere else.
+    "UNSAFE_STOCK": False,
+    "UNSAFE_STOCK_RACE_S": 0.005,  # the pause between the read and the write
 }
 
 #: environment variable -> config key
@@ -47,6 +52,7 @@ ENV_VARS: dict[str, str] = {
     "STORE_PASSWORD_HASH": "PASSWORD_HASH",
     "STORE_RATE_LIMIT_LOGIN": "RATE_LIMIT_LOGIN",
     "STORE_FAULTS": "FAULTS",
+    "STORE_UNSAFE_STOCK": "UNSAFE_STOCK",
 }
 
 
@@ -81,6 +87,20 @@ def load_config(
         log.warning(
             "No STORE_SECRET_KEY set: using a random per-process secret (tokens do not "
             "survive a restart and are not shared between worker processes)"
+        )
+    unsafe = cfg["UNSAFE_STOCK"]
+    if isinstance(unsafe, str):
+        unsafe = unsafe.strip().lower() not in ("", "0", "false", "no", "off")
+    cfg["UNSAFE_STOCK"] = bool(unsafe)
+    if cfg["UNSAFE_STOCK"]:
+        if store_env == "production":
+            raise ConfigError(
+                "STORE_UNSAFE_STOCK is a test-only broken build (it oversells) and is "
+                "refused when STORE_ENV=production"
+            )
+        log.warning(
+            "STORE_UNSAFE_STOCK is on: stock updates are NOT atomic and the store WILL "
+            "oversell under concurrency (test-only build)"
         )
     if not cfg["PASSWORD_HASH"]:
         cfg["PASSWORD_HASH"] = CHEAP_PASSWORD_HASH if store_env == "bench" else STRONG_PASSWORD_HASH

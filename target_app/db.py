@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -229,13 +230,32 @@ def read_conn() -> Iterator[Connection]:
         yield conn
 
 
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+
+
+def _write_lock(engine: Engine) -> threading.Lock:
+    lock = _WRITE_LOCKS.get(engine)
+    if lock is None:
+        lock = _WRITE_LOCKS.setdefault(engine, threading.Lock())
+    return lock
+
+
 @contextmanager
 def write_tx(engine: Engine | None = None) -> Iterator[Connection]:
-    """One short write transaction: committed on success, rolled back on error."""
+    """One short write transaction: committed on success, rolled back on error.
+
+    On SQLite, threads of one process queue on a lock before ``BEGIN IMMEDIATE``:
+    SQLite admits one writer anyway, and its busy handler waits by sleeping
+    (up to 100 ms a try), which made tail latency of a busy gthread worker poor.
+    Other processes still wait through ``busy_timeout``.
+    """
     eng = engine or get_engine()
-    with eng.connect() as conn:
-        if eng.dialect.name == "sqlite":
-            conn.execution_options(sqlite_immediate=True)
+    if eng.dialect.name != "sqlite":
+        with eng.connect() as conn, conn.begin():
+            yield conn
+        return
+    with _write_lock(eng), eng.connect() as conn:
+        conn.execution_options(sqlite_immediate=True)
         with conn.begin():
             yield conn
 

@@ -10,6 +10,7 @@ few processes with a thread pool each overlap waiting without gevent patching.
 | STORE_WORKERS | 2 |
 | STORE_THREADS | 16 |
 | STORE_WORKER_CLASS | gthread |
+| STORE_WORKER_CONNECTIONS | 1000 (per worker; gevent/gthread) |
 | STORE_KEEPALIVE | 5 (seconds) |
 | STORE_BACKLOG | 2048 |
 | STORE_TIMEOUT | 30 (seconds) |
@@ -21,6 +22,7 @@ few processes with a thread pool each overlap waiting without gevent patching.
 from __future__ import annotations
 
 import os
+import resource
 from typing import Any
 
 
@@ -41,6 +43,12 @@ accesslog = os.environ.get("STORE_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("STORE_LOG_LEVEL", "info")
 proc_name = "dhakacart-store"
+
+# Every keep-alive connection is a file descriptor: let the workers (which
+# inherit this process's limits) use as many as the hard limit allows.
+_soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+if _soft != _hard:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (_hard, _hard))
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"
 

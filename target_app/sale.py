@@ -5,15 +5,21 @@ remaining - :q WHERE remaining >= :q`` (on PostgreSQL it also locks the deal
 row, serialising the claimers of that deal; on SQLite ``BEGIN IMMEDIATE`` does),
 then the per-user check, then order + order line + claim rows. Any refusal
 rolls the decrement back, so exactly ``stock`` units can ever be claimed.
+
+``UNSAFE_STOCK`` (``STORE_UNSAFE_STOCK=1``, test-only, refused in production) swaps
+in a deliberately broken claim: read ``remaining``, pause, then write ``remaining -
+q`` unconditionally in a later transaction — the lost-update race that oversells.
+It exists so tests can prove the invariant checker catches it.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, g, jsonify
+from flask import Blueprint, Response, current_app, g, jsonify
 from sqlalchemy.engine import Connection
 
 from target_app import db, metrics
@@ -94,6 +100,8 @@ class _Replay(Exception):
 
 
 def _claim(deal_id: int, uid: int, key: str | None, quantity: int) -> tuple[dict[str, Any], bool]:
+    if current_app.config["UNSAFE_STOCK"]:
+        return _claim_unsafe(deal_id, uid, key, quantity)
     try:
         return _claim_tx(deal_id, uid, key, quantity)
     except _Replay as replay:
@@ -131,6 +139,64 @@ def _claim_tx(
         ).scalar_one()
         if already + quantity > deal.per_user_limit:
             raise ApiError(409, "limit_reached", f"at most {deal.per_user_limit} per shopper")
+        order_id = conn.execute(
+            sa.insert(db.orders)
+            .values(
+                user_id=uid,
+                status="placed",
+                total_cents=deal.price_cents * quantity,
+                idempotency_key=key,
+                source="deal",
+                created_at=now,
+            )
+            .returning(db.orders.c.id)
+        ).scalar_one()
+        conn.execute(
+            sa.insert(db.order_lines).values(
+                order_id=order_id,
+                product_id=deal.product_id,
+                quantity=quantity,
+                unit_price_cents=deal.price_cents,
+            )
+        )
+        conn.execute(
+            sa.insert(DC).values(
+                deal_id=deal_id, user_id=uid, order_id=order_id, quantity=quantity, created_at=now
+            )
+        )
+    return {"order_id": order_id, "deal_id": deal_id, "quantity": quantity}, True
+
+
+def _claim_unsafe(
+    deal_id: int, uid: int, key: str | None, quantity: int
+) -> tuple[dict[str, Any], bool]:
+    """TEST ONLY (``UNSAFE_STOCK``): the non-atomic read-then-write that oversells."""
+    now = db.utcnow()
+    with db.read_conn() as conn:
+        if key and (previous := _claim_for_key(conn, uid, key)):
+            return previous, False
+        deal = conn.execute(sa.select(D).where(D.c.id == deal_id)).first()
+    if deal is None:
+        raise not_found("deal")
+    if not is_active(deal, now):
+        raise ApiError(409, "deal_not_active", "the deal has not started or has ended")
+    if quantity > deal.per_user_limit:
+        raise ApiError(409, "limit_reached", f"at most {deal.per_user_limit} per shopper")
+    if deal.remaining < quantity:
+        raise ApiError(409, "sold_out", "the deal is sold out")
+    time.sleep(current_app.config["UNSAFE_STOCK_RACE_S"])  # widen the race window
+    with db.write_tx() as conn:
+        already = conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(DC.c.quantity), 0)).where(
+                (DC.c.deal_id == deal_id) & (DC.c.user_id == uid)
+            )
+        ).scalar_one()
+        if already + quantity > deal.per_user_limit:
+            raise ApiError(409, "limit_reached", f"at most {deal.per_user_limit} per shopper")
+        # The bug on purpose: the value read before, minus q, written unconditionally.
+        conn.execute(
+            sa.update(D).where(D.c.id == deal_id).values(remaining=deal.remaining - quantity)
+        )
         order_id = conn.execute(
             sa.insert(db.orders)
             .values(

@@ -7,9 +7,11 @@ imports ssl (httpx, psycopg, urllib3) or gevent warns (an error under
 
 from __future__ import annotations
 
+import locust  # noqa: F401  # first: it patches gevent, before anything imports ssl
+
+# isort: split
 import socket
 
-import locust  # noqa: F401  (first: patches gevent before ssl is imported)
 import pytest
 
 

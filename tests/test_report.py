@@ -195,3 +195,32 @@ def test_hour_long_run_charts_stay_small(tmp_path: Path, seconds: int) -> None:
         for line in svg.find_all("path"):
             # a step fill has two edges of two vertices per point
             assert str(line.get("d", "")).count("L") <= 4 * MAX_POINTS + 10
+
+
+def test_run_without_requests_still_renders(tmp_path: Path) -> None:
+    run = load_run(
+        make_run(
+            tmp_path,
+            seconds=5,
+            throughput=lambda users: 0,
+            status="failed",
+            status_reason="target unreachable",
+        )
+    )
+    ctx = build_context(run, charts=False)
+    assert ctx["verdict"]["status"] == "INCONCLUSIVE"
+    assert ctx["verdict"]["reasons"][0].startswith("The run failed (target unreachable)")
+    assert (
+        ctx["capacity"]["headline"] == "No requests completed at any load level: "
+        "capacity is unknown."
+    )
+    assert ctx["plan"] is None
+    soup = _soup(render_report(run))
+    assert "no requests recorded" in soup.find(id="chart-distribution").get_text()
+    assert soup.find(id="plan") is None
+
+
+def test_no_slos_is_a_qualified_pass(tmp_path: Path) -> None:
+    ctx = build_context(load_run(make_run(tmp_path, seconds=5, slos=[])), charts=False)
+    assert ctx["verdict"]["status"] == "PASS"
+    assert "no targets were set" in ctx["verdict"]["headline"]

@@ -179,3 +179,18 @@ def test_bundled_smoke_run_checks_the_store_invariants(tmp_path: Path) -> None:
     assert run.meta["invariants"]["ok"] is True
     assert run.summary["total"]["count"] > 0
     assert run.summary["total"]["failures"] == 0
+
+
+def test_a_run_too_big_for_one_process_is_refused_with_advice() -> None:
+    import resource
+
+    from dhakacart_bench.errors import UsageError
+    from dhakacart_bench.runner import RESERVED_FILES, check_sockets_per_process
+
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[1] - RESERVED_FILES
+    scenario = load_scenario("smoke")
+    with pytest.raises(UsageError, match=r"use --workers 3 or more"):
+        check_sockets_per_process(2 * limit + 1, RunConfig(scenario=scenario))
+    check_sockets_per_process(2 * limit, RunConfig(scenario=scenario, workers=2))
+    # remote workers judge their own limits
+    check_sockets_per_process(10 * limit, RunConfig(scenario=scenario, expect_workers=1))

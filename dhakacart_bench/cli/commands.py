@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from dhakacart_bench.cli.distributed import master, worker
 from dhakacart_bench.cli.report import compare, plan, report
 from dhakacart_bench.cli.run import run
 from dhakacart_bench.cli.scenarios import list_command, validate_command
@@ -20,5 +21,7 @@ ALL: list[click.Command] = [
     report,
     compare,
     plan,
+    master,
+    worker,
     store,
 ]

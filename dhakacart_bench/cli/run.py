@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -64,36 +65,85 @@ class ProgressPrinter:
             click.echo("", err=True)
 
 
+def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options `bench run` and `bench master` share (applied bottom-up)."""
+    options = [
+        click.argument("scenario"),
+        click.option(
+            "--host", help="Target base URL (default: the scenario's, else the bundled store)."
+        ),
+        click.option("--users", type=click.IntRange(min=1), help="Peak users (default: scenario's)."),
+        click.option(
+            "--duration",
+            type=DurationType(),
+            help="Squeeze the scenario's stages into this time (e.g. 30s, 2m).",
+        ),
+        click.option(
+            "--reports-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path("reports"),
+            show_default=True,
+            help="Where run folders are written.",
+        ),
+        click.option(
+            "--database-url",
+            envvar="DATABASE_URL",
+            help="Bundled store database (default: embedded SQLite). Env: DATABASE_URL.",
+        ),
+        click.option(
+            "--store-workers", type=click.IntRange(min=1), help="Bundled store gunicorn workers."
+        ),
+        click.option(
+            "--report/--no-report", default=True, show_default=True, help="Render report.html."
+        ),
+        click.option("-q", "--quiet", is_flag=True, help="No live progress line."),
+        click.option(
+            "--progress-every",
+            type=click.FloatRange(min=0.5),
+            default=10.0,
+            show_default=True,
+            help="Seconds between progress lines when stderr is not a terminal (CI logs).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def execute(*, scenario: str, report: bool, quiet: bool, progress_every: float, **config: Any) -> None:
+    """Load the scenario, run it, conclude, print, exit with the verdict's code."""
+    # The runner imports locust, which must patch gevent before ssl is imported.
+    from dhakacart_bench import runner as runner_mod
+    from dhakacart_bench.console import run_summary
+    from dhakacart_bench.outcome import conclude
+    from dhakacart_bench.scenario import load_scenario
+
+    loaded = load_scenario(scenario)
+    run_config = runner_mod.RunConfig(scenario=loaded, **config)
+    printer = None
+    if not quiet:
+        printer = ProgressPrinter(interactive=sys.stderr.isatty(), log_every_s=progress_every)
+    click.echo(f"Running {loaded.name}: {loaded.description}", err=True)
+    try:
+        result = runner_mod.run_scenario(run_config, progress=printer)
+    finally:
+        if printer is not None:
+            printer.done()
+    outcome = conclude(result.run_dir, render=report)
+    click.echo(run_summary(result.meta, result.summary))
+    click.echo("")
+    click.echo(outcome.describe())
+    sys.exit(outcome.exit_code)
+
+
 @click.command("run")
-@click.argument("scenario")
-@click.option("--host", help="Target base URL (default: the scenario's, else the bundled store).")
-@click.option("--users", type=click.IntRange(min=1), help="Peak users (default: scenario's).")
+@run_options
 @click.option(
-    "--duration",
-    type=DurationType(),
-    help="Squeeze the scenario's stages into this time (e.g. 30s, 2m).",
-)
-@click.option(
-    "--reports-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("reports"),
+    "--workers",
+    type=click.IntRange(min=0),
+    default=0,
     show_default=True,
-    help="Where run folders are written.",
-)
-@click.option(
-    "--database-url",
-    envvar="DATABASE_URL",
-    help="Bundled store database (default: embedded SQLite). Env: DATABASE_URL.",
-)
-@click.option("--store-workers", type=click.IntRange(min=1), help="Bundled store gunicorn workers.")
-@click.option("--report/--no-report", default=True, show_default=True, help="Render report.html.")
-@click.option("-q", "--quiet", is_flag=True, help="No live progress line.")
-@click.option(
-    "--progress-every",
-    type=click.FloatRange(min=0.5),
-    default=10.0,
-    show_default=True,
-    help="Seconds between progress lines when stderr is not a terminal (CI logs).",
+    help="Spread the load over N local worker processes (Locust master/worker).",
 )
 def run(
     scenario: str,
@@ -106,6 +156,7 @@ def run(
     report: bool,
     quiet: bool,
     progress_every: float,
+    workers: int,
 ) -> None:
     """Run SCENARIO (a name from `bench list`, or a path to a .toml file).
 
@@ -115,33 +166,16 @@ def run(
     3 the run could not be carried out or is not valid (interrupted,
     target unreachable, load generator saturated).
     """
-    # The runner imports locust, which must patch gevent before ssl is imported.
-    from dhakacart_bench import runner as runner_mod
-    from dhakacart_bench.console import run_summary
-    from dhakacart_bench.outcome import conclude
-    from dhakacart_bench.scenario import load_scenario
-
-    loaded = load_scenario(scenario)
-    config = runner_mod.RunConfig(
-        scenario=loaded,
+    execute(
+        scenario=scenario,
+        report=report,
+        quiet=quiet,
+        progress_every=progress_every,
         host=host,
         users=users,
         duration_s=duration,
         reports_dir=reports_dir,
         database_url=database_url,
         store_workers=store_workers,
+        workers=workers,
     )
-    printer = None
-    if not quiet:
-        printer = ProgressPrinter(interactive=sys.stderr.isatty(), log_every_s=progress_every)
-    click.echo(f"Running {loaded.name}: {loaded.description}", err=True)
-    try:
-        result = runner_mod.run_scenario(config, progress=printer)
-    finally:
-        if printer is not None:
-            printer.done()
-    outcome = conclude(result.run_dir, render=report)
-    click.echo(run_summary(result.meta, result.summary))
-    click.echo("")
-    click.echo(outcome.describe())
-    sys.exit(outcome.exit_code)

@@ -96,3 +96,11 @@ def test_plan_needs_users(cli: click.Group, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["plan", str(make_run(tmp_path, seconds=3))])
     assert result.exit_code == 2
     assert "--users" in result.output
+
+
+def test_plan_without_requests_exits_2(cli: click.Group, tmp_path: Path) -> None:
+    run = make_run(tmp_path, seconds=3, throughput=lambda users: 0)
+    result = CliRunner().invoke(cli, ["plan", str(run), "--users", "100"])
+    assert result.exit_code == 2, result.output
+    assert "nothing to plan from" in result.output
+    assert "Traceback" not in result.output

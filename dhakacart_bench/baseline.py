@@ -1,0 +1,480 @@
+"""Baselines: what a good run looked like, kept small enough to commit.
+
+A baseline is a JSON file written by ``bench baseline save RUN_DIR [PATH]``
+(default ``reports/baseline.json``). It holds, for every endpoint of the run and
+for all endpoints together (``"*"``), the run's per-block HDR histograms (a block
+is one or more consecutive one-second windows; long runs are merged into at most
+:data:`MAX_BLOCKS` blocks so the file stays small) and the whole-run summary row,
+plus what the gate needs to refuse a baseline that does not fit the run:
+
+- ``format`` / ``format_version`` (an unknown version is refused);
+- the scenario's name and a hash of its users, load and SLO definition (a changed
+  scenario is refused: its latencies are not comparable);
+- an environment fingerprint (Python, Locust, platform, CPU count, target kind and
+  host): a different environment is only warned about.
+
+:func:`load_baseline` also accepts a run folder (handy locally). The gate resamples
+the blocks (see :mod:`dhakacart_bench.gate`); :func:`run_blocks` cuts a run's
+``windows.jsonl`` into blocks the same way.
+
+numpy is imported inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dhakacart_bench import __version__
+from dhakacart_bench.errors import BaselineError, RunFolderError
+from dhakacart_bench.metrics import (
+    TOTAL,
+    add_histogram,
+    decode_histogram,
+    encode_histogram,
+    new_histogram,
+    release_histogram,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+    from hdrh.histogram import HdrHistogram
+
+    from dhakacart_bench.runfolder import Run
+
+FORMAT = "dhakacart-bench/baseline"
+FORMAT_VERSION = 1
+DEFAULT_BASELINE_PATH = Path("reports/baseline.json")
+MAX_BLOCKS = 120
+"""Most blocks kept per endpoint: a one-hour run is cut into 30-second blocks."""
+ENVIRONMENT_KEYS = ("python", "locust", "platform", "cpu_count", "target", "host")
+
+
+# --------------------------------------------------------------------------- identity
+
+
+def scenario_identity(meta: Mapping[str, Any]) -> tuple[str, str]:
+    """(name, hash) of run.json's scenario.
+
+    The hash covers what makes latencies comparable: the user classes and weights,
+    the (sized) load stages and model, and the SLOs. The description, file paths,
+    host and the ``[gate]`` table are left out (a changed margin keeps the baseline).
+    """
+    scenario = meta.get("scenario") or {}
+    if not isinstance(scenario, Mapping):
+        scenario = {}
+    name = str(meta.get("scenario_name") or scenario.get("name") or "")
+    identity = {
+        "users": scenario.get("users"),
+        "load": scenario.get("load"),
+        "slos": scenario.get("slos"),
+        "scale": scenario.get("scale"),
+        "time_scale": scenario.get("time_scale"),
+    }
+    text = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
+    return name, "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def environment_of(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """The environment fingerprint of a run (from its run.json)."""
+    versions = meta.get("versions") or {}
+    generator = meta.get("generator") or {}
+    target = meta.get("target")
+    host = meta.get("host")
+    if target == "bundled":
+        host = "bundled store"  # a fresh store on a random port every run
+    return {
+        "python": versions.get("python"),
+        "locust": versions.get("locust"),
+        "platform": versions.get("platform"),
+        "cpu_count": generator.get("cpu_count"),
+        "target": target,
+        "host": host,
+    }
+
+
+def environment_differences(baseline: Mapping[str, Any], run: Mapping[str, Any]) -> list[str]:
+    """Human lines for every fingerprint key that differs, e.g. ``python 3.11.7 → 3.12.1``."""
+    out = []
+    for key in ENVIRONMENT_KEYS:
+        a, b = baseline.get(key), run.get(key)
+        if a != b:
+            out.append(f"{key} {a if a is not None else '?'} → {b if b is not None else '?'}")
+    return out
+
+
+# --------------------------------------------------------------------------- blocks
+
+
+def block_seconds(span_s: int, max_blocks: int = MAX_BLOCKS) -> int:
+    """The block length for a run of ``span_s`` seconds: 1 s, or longer to keep
+    at most ``max_blocks`` blocks."""
+    return max(1, math.ceil(max(span_s, 1) / max_blocks))
+
+
+@dataclass(frozen=True)
+class SparseBlocks:
+    """One endpoint's blocks as sparse HDR counts (for fast resampling).
+
+    ``blocks[i]`` is ``(bucket_indices, counts)`` of block i (numpy int64 arrays);
+    every histogram has the run-folder settings, so indices line up across runs.
+    """
+
+    block_s: int
+    counts_len: int
+    blocks: tuple[tuple[np.ndarray, np.ndarray], ...]
+
+    @property
+    def count(self) -> int:
+        """Requests in all blocks."""
+        return int(sum(int(c.sum()) for _, c in self.blocks))
+
+
+def sparse_counts(hist: HdrHistogram) -> tuple[np.ndarray, np.ndarray]:
+    """(non-empty bucket indices, their counts) of one histogram."""
+    import numpy as np
+
+    counts = np.ctypeslib.as_array(hist.counts)[: hist.counts_len]
+    nz = np.flatnonzero(counts)
+    return nz.astype(np.int64), counts[nz].astype(np.int64)
+
+
+def _merge_sparse(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
+    if len(parts) == 1:
+        return parts[0]
+    idx = np.concatenate([p[0] for p in parts])
+    cnt = np.concatenate([p[1] for p in parts])
+    uniq, inverse = np.unique(idx, return_inverse=True)
+    return uniq, np.bincount(inverse, weights=cnt, minlength=len(uniq)).astype(np.int64)
+
+
+def run_blocks(
+    run: Run, endpoints: Iterable[str], *, max_blocks: int = MAX_BLOCKS
+) -> dict[str, SparseBlocks]:
+    """Cut the run's windows.jsonl into blocks, per endpoint (``"*"`` = all together).
+
+    Blocks are consecutive ``block_seconds`` spans from the first window; a block
+    without requests for an endpoint is left out of that endpoint's blocks.
+    """
+    wanted = list(dict.fromkeys(endpoints))
+    windows = _window_parts(run, wanted)
+    if not windows:
+        return {e: SparseBlocks(1, 0, ()) for e in wanted}
+    first = windows[0][0]
+    span = windows[-1][0] - first + 1
+    block_s = block_seconds(span, max_blocks)
+    grouped: dict[str, dict[int, list[tuple[np.ndarray, np.ndarray]]]] = {e: {} for e in wanted}
+    counts_len = 0
+    for second, parts, length in windows:
+        counts_len = counts_len or length
+        if length != counts_len:
+            raise RunFolderError(f"{run.path}: windows.jsonl mixes histogram layouts")
+        block = (second - first) // block_s
+        for endpoint, part in parts.items():
+            grouped[endpoint].setdefault(block, []).append(part)
+    return {
+        e: SparseBlocks(
+            block_s,
+            counts_len,
+            tuple(_merge_sparse(grouped[e][b]) for b in sorted(grouped[e])),
+        )
+        for e in wanted
+    }
+
+
+def _window_parts(
+    run: Run, wanted: Sequence[str]
+) -> list[tuple[int, dict[str, tuple[np.ndarray, np.ndarray]], int]]:
+    """(second, {endpoint: sparse counts}, counts_len) per window, for ``wanted`` endpoints."""
+    out = []
+    for second, hists in run.iter_windows():
+        parts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        length = 0
+        for name, hist in hists.items():
+            length = hist.counts_len
+            if name in wanted or TOTAL in wanted:
+                part = sparse_counts(hist)
+                if name in wanted:
+                    parts[name] = part
+                if TOTAL in wanted:
+                    parts.setdefault(f"\0{name}", part)
+            release_histogram(hist)
+        if TOTAL in wanted:
+            pieces = [parts.pop(k) for k in [k for k in parts if k.startswith("\0")]]
+            if pieces:
+                parts[TOTAL] = _merge_sparse(pieces)
+        if parts:
+            out.append((second, parts, length))
+    return out
+
+
+# --------------------------------------------------------------------------- the baseline
+
+
+@dataclass(frozen=True)
+class EndpointBaseline:
+    """One endpoint of a baseline: its summary row and encoded block histograms."""
+
+    name: str
+    summary: dict[str, Any]
+    blocks: tuple[str, ...]
+
+    @property
+    def count(self) -> int:
+        """Requests the baseline measured for this endpoint."""
+        return int(self.summary.get("count") or 0)
+
+    def sparse_blocks(self, block_s: int) -> SparseBlocks:
+        """The blocks decoded into sparse counts (see :class:`SparseBlocks`)."""
+        parts = []
+        counts_len = 0
+        for encoded in self.blocks:
+            hist = decode_histogram(encoded)
+            counts_len = hist.counts_len
+            parts.append(sparse_counts(hist))
+            release_histogram(hist)
+        return SparseBlocks(block_s, counts_len, tuple(parts))
+
+    def histogram(self) -> HdrHistogram:
+        """The whole-run histogram of the endpoint: all blocks merged exactly."""
+        total = new_histogram()
+        for encoded in self.blocks:
+            hist = decode_histogram(encoded)
+            add_histogram(total, hist)
+            release_histogram(hist)
+        return total
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A loaded baseline (from a baseline file or straight from a run folder)."""
+
+    source: Path
+    run_id: str
+    created_at: str
+    toolkit_version: str
+    scenario_name: str
+    scenario_hash: str
+    environment: dict[str, Any]
+    block_s: int
+    endpoints: dict[str, EndpointBaseline] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The baseline file's JSON document."""
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "toolkit_version": self.toolkit_version,
+            "created_at": self.created_at,
+            "run_id": self.run_id,
+            "scenario": {"name": self.scenario_name, "hash": self.scenario_hash},
+            "environment": self.environment,
+            "block_s": self.block_s,
+            "endpoints": {
+                name: {"summary": ep.summary, "blocks": list(ep.blocks)}
+                for name, ep in sorted(self.endpoints.items())
+            },
+        }
+
+    def check_matches(self, run: Run) -> list[str]:
+        """Refuse (BaselineError) a baseline of another scenario; return environment warnings."""
+        name, digest = scenario_identity(run.meta)
+        if name != self.scenario_name:
+            raise BaselineError(
+                f"{self.source}: baseline of scenario {self.scenario_name!r}, but the run is of"
+                f" {name!r}; save a baseline of this scenario with `bench baseline save`"
+            )
+        if digest != self.scenario_hash:
+            raise BaselineError(
+                f"{self.source}: scenario {name!r} has changed since the baseline was saved"
+                f" (users, load or SLOs: {self.scenario_hash} → {digest}); its latencies are"
+                " not comparable — save a new baseline deliberately with `bench baseline save`"
+            )
+        diffs = environment_differences(self.environment, environment_of(run.meta))
+        if not diffs:
+            return []
+        return ["the environment differs from the baseline's: " + "; ".join(diffs)]
+
+
+def baseline_from_run(run: Run, *, max_blocks: int = MAX_BLOCKS) -> Baseline:
+    """Build a baseline of every endpoint (and ``"*"``) of ``run``, in memory."""
+    name, digest = scenario_identity(run.meta)
+    rows = {str(r.get("name")): dict(r) for r in run.summary.get("endpoints", [])}
+    rows[TOTAL] = dict(run.summary.get("total") or {"name": TOTAL, "count": 0})
+    blocks = run_blocks(run, list(rows), max_blocks=max_blocks)
+    block_s = next(iter(blocks.values())).block_s if blocks else 1
+    endpoints = {}
+    for endpoint, row in rows.items():
+        encoded = tuple(_encode_sparse(part) for part in blocks[endpoint].blocks)
+        endpoints[endpoint] = EndpointBaseline(endpoint, row, encoded)
+    return Baseline(
+        source=run.path,
+        run_id=run.run_id,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        toolkit_version=__version__,
+        scenario_name=name,
+        scenario_hash=digest,
+        environment=environment_of(run.meta),
+        block_s=block_s,
+        endpoints=endpoints,
+    )
+
+
+def _encode_sparse(part: tuple[np.ndarray, np.ndarray]) -> str:
+    hist = new_histogram()
+    for index, count in zip(part[0].tolist(), part[1].tolist(), strict=True):
+        hist.record_value(hist.get_value_from_index(index), count)
+    encoded = encode_histogram(hist)
+    release_histogram(hist)
+    return encoded
+
+
+def save_baseline(
+    run: Run, path: Path | str = DEFAULT_BASELINE_PATH, *, force: bool = False
+) -> Path:
+    """Write ``run`` as a baseline file at ``path`` (atomically); return the path.
+
+    Refuses (BaselineError) a run that is not a valid gate input — interrupted,
+    load generator saturated, too few requests — unless ``force``.
+    """
+    from dhakacart_bench.analysis import evaluate_verdict
+    from dhakacart_bench.gate import validity_problems
+    from dhakacart_bench.runfolder import atomic_write_text
+
+    if not force:
+        problems = validity_problems(run, evaluate_verdict(run))
+        if problems:
+            raise BaselineError(
+                f"{run.path}: not a valid baseline run: "
+                + " ".join(problems)
+                + " (use --force to save it anyway)"
+            )
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    document = baseline_from_run(run).to_dict()
+    atomic_write_text(target, json.dumps(document, indent=1, allow_nan=False) + "\n")
+    return target
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_baseline(path: Path | str) -> Baseline:
+    """Read a baseline file, or build one from a run folder.
+
+    BaselineError (exit 2) for a missing or invalid file, another format, or a
+    format version this dhakacart-bench does not know.
+    """
+    source = Path(path)
+    if source.is_dir():
+        from dhakacart_bench.runfolder import load_run
+
+        try:
+            return baseline_from_run(load_run(source))
+        except RunFolderError as exc:
+            raise BaselineError(f"baseline run folder: {exc}") from None
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BaselineError(
+            f"{source}: no such baseline file; save one with `bench baseline save RUN_DIR`"
+        ) from None
+    except OSError as exc:
+        raise BaselineError(f"{source}: cannot read ({exc.strerror or exc})") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BaselineError(
+            f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    return _baseline_from_doc(source, doc)
+
+
+def _baseline_from_doc(source: Path, doc: Any) -> Baseline:
+    def bad(what: str) -> BaselineError:
+        return BaselineError(f"{source}: invalid baseline: {what}")
+
+    if not isinstance(doc, dict):
+        raise bad("expected a JSON object")
+    if doc.get("format") != FORMAT:
+        raise BaselineError(
+            f"{source}: not a dhakacart-bench baseline (format {doc.get('format')!r},"
+            f" expected {FORMAT!r})"
+        )
+    version = doc.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise bad(f"format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise BaselineError(
+            f"{source}: baseline format_version {version} is newer than this dhakacart-bench"
+            f" supports ({FORMAT_VERSION}); upgrade dhakacart-bench or save the baseline again"
+        )
+    scenario = doc.get("scenario")
+    if not isinstance(scenario, dict) or not isinstance(scenario.get("name"), str):
+        raise bad("scenario.name missing")
+    if not isinstance(scenario.get("hash"), str):
+        raise bad("scenario.hash missing")
+    environment = doc.get("environment")
+    if not isinstance(environment, dict):
+        raise bad("environment missing")
+    block_s = doc.get("block_s")
+    if not isinstance(block_s, int) or isinstance(block_s, bool) or block_s < 1:
+        raise bad(f"block_s {block_s!r}")
+    raw = doc.get("endpoints")
+    if not isinstance(raw, dict) or not raw:
+        raise bad("no endpoints")
+    endpoints = {}
+    for name, entry in raw.items():
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("summary"), dict)
+            or not isinstance(entry.get("blocks"), list)
+            or not all(isinstance(b, str) for b in entry["blocks"])
+        ):
+            raise bad(f"endpoint {name!r} needs a summary object and a list of blocks")
+        for number, encoded in enumerate(entry["blocks"]):
+            try:
+                release_histogram(decode_histogram(encoded))
+            except Exception:  # hdrh raises assorted errors on garbage
+                raise bad(f"endpoint {name!r} block {number} is not an HDR histogram") from None
+        endpoints[str(name)] = EndpointBaseline(
+            str(name), dict(entry["summary"]), tuple(entry["blocks"])
+        )
+    return Baseline(
+        source=source,
+        run_id=str(doc.get("run_id") or ""),
+        created_at=str(doc.get("created_at") or ""),
+        toolkit_version=str(doc.get("toolkit_version") or ""),
+        scenario_name=scenario["name"],
+        scenario_hash=scenario["hash"],
+        environment=dict(environment),
+        block_s=block_s,
+        endpoints=endpoints,
+    )
+
+
+__all__ = [
+    "DEFAULT_BASELINE_PATH",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MAX_BLOCKS",
+    "Baseline",
+    "EndpointBaseline",
+    "SparseBlocks",
+    "baseline_from_run",
+    "block_seconds",
+    "environment_differences",
+    "environment_of",
+    "load_baseline",
+    "run_blocks",
+    "save_baseline",
+    "scenario_identity",
+]

@@ -1,0 +1,255 @@
+"""Distributed runs: Locust master in-process, real worker processes, exact merging."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import psutil
+import pytest
+
+from dhakacart_bench.distributed import (
+    MSG_SCENARIO,
+    MasterCoordinator,
+    judge_losses,
+    parse_address,
+    versions,
+)
+from dhakacart_bench.errors import UsageError
+from dhakacart_bench.metrics import new_histogram, to_us, values_at_percentiles
+from dhakacart_bench.runfolder import load_run
+from dhakacart_bench.runner import RunConfig, run_scenario
+from dhakacart_bench.scenario import load_scenario
+
+LOCUSTFILE = """
+import os
+from locust import constant, events, task
+from locust.contrib.fasthttp import FastHttpUser
+
+RAW = os.environ.get("BENCH_TEST_RAW_DIR")
+
+
+@events.request.add_listener
+def keep(request_type, name, response_time, response_length, exception=None, **kw):
+    if RAW:
+        with open(os.path.join(RAW, f"{os.getpid()}.txt"), "a") as out:
+            out.write(f"{response_time!r}\\n")
+
+
+class Reader(FastHttpUser):
+    wait_time = constant(0.02)
+
+    @task
+    def read(self):
+        self.client.get("/api/products/1", name="/api/products/[id]")
+"""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        body = b'{"id": 1}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def target() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _scenario(tmp_path: Path, seconds: int, users: int = 6) -> Path:
+    (tmp_path / "raw_users.py").write_text(LOCUSTFILE)
+    path = tmp_path / "spread.toml"
+    path.write_text(
+        'name = "spread"\ndescription = "test"\nlocustfile = "raw_users.py"\n\n'
+        '[[users]]\nclass = "Reader"\n\n[load]\nmodel = "closed"\n\n'
+        f'[[load.stages]]\nduration = "{seconds}s"\nusers = {users}\nspawn_rate = 50\n'
+    )
+    return path
+
+
+def test_two_workers_merge_exactly(
+    tmp_path: Path, target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw_dir = tmp_path / "raw"
+    raw_dir.mkdir()
+    monkeypatch.setenv("BENCH_TEST_RAW_DIR", str(raw_dir))
+    result = run_scenario(
+        RunConfig(
+            scenario=load_scenario(_scenario(tmp_path, 4)),
+            host=target,
+            workers=2,
+            reports_dir=tmp_path / "reports",
+        )
+    )
+    run = load_run(result.run_dir)
+    per_worker = {
+        f.stem: [float(line) for line in f.read_text().split()] for f in raw_dir.glob("*.txt")
+    }
+    assert len(per_worker) == 2, "both worker processes sent requests"
+    assert str(os.getpid()) not in per_worker, "the master sends no requests itself"
+    raw = [v for values in per_worker.values() for v in values]
+    total = run.summary["total"]
+    assert total["count"] == len(raw) == sum(len(v) for v in per_worker.values())
+    assert total["count"] > 100
+    exact = new_histogram()
+    for value in raw:
+        exact.record_value(to_us(value))
+    points = [50.0, 90.0, 95.0, 99.0, 99.9, 100.0]
+    assert values_at_percentiles(run.histogram("*"), points) == values_at_percentiles(exact, points)
+    workers = run.meta["workers"]
+    assert workers["expected"] == 2
+    assert len(workers["reported"]) == 2
+    assert workers["finals_received"] == 2
+    assert workers["lost"] == []
+    assert run.meta["generator"]["processes"] == 2
+    assert (result.run_dir / "workers" / "worker-1.log").is_file()
+
+
+def test_a_killed_worker_is_recorded_and_the_run_completes(tmp_path: Path, target: str) -> None:
+    killed: list[int] = []
+
+    def kill_one(progress: Any) -> None:
+        if killed or progress.elapsed_s < 3 or progress.live.requests == 0:
+            return
+        me = psutil.Process()
+        workers = [p for p in me.children() if "worker" in " ".join(p.cmdline())]
+        workers[0].send_signal(signal.SIGKILL)
+        killed.append(workers[0].pid)
+
+    result = run_scenario(
+        RunConfig(
+            scenario=load_scenario(_scenario(tmp_path, 14, users=4)),
+            host=target,
+            workers=2,
+            reports_dir=tmp_path / "reports",
+        ),
+        progress=kill_one,
+    )
+    assert killed
+    run = load_run(result.run_dir)
+    assert run.status == "completed"
+    lost = run.meta["workers"]["lost"]
+    assert len(lost) == 1
+    assert lost[0]["lost_at_s"] >= 3
+    assert lost[0]["restored_after_s"] is not None  # rebalanced onto the other worker
+    assert run.summary["total"]["count"] > 0
+    from dhakacart_bench.analysis import evaluate_verdict
+
+    verdict = evaluate_verdict(run)
+    assert any("was lost" in reason for reason in verdict.reasons)
+
+
+def test_master_refuses_a_worker_of_another_version() -> None:
+    sent: list[tuple[str, dict[str, Any], str]] = []
+    runner = SimpleNamespace(
+        register_message=lambda *a, **k: None,
+        send_message=lambda kind, data, client_id: sent.append((kind, data, client_id)),
+    )
+    scenario = SimpleNamespace(locustfile=Path(__file__), to_dict=lambda: {"name": "x"})
+    coordinator = MasterCoordinator(
+        runner,
+        recorder=None,
+        scenario=scenario,
+        expected=1,
+        run_start=0.0,  # type: ignore[arg-type]
+    )
+    try:
+        old = {**versions(), "dhakacart_bench": "0.0.1"}
+        coordinator._on_scenario_request(None, SimpleNamespace(data=old, node_id="w1"))
+        coordinator._on_scenario_request(None, SimpleNamespace(data=versions(), node_id="w2"))
+    finally:
+        coordinator.close()
+    (kind1, refusal, to1), (kind2, reply, to2) = sent
+    assert (kind1, to1, kind2, to2) == (MSG_SCENARIO, "w1", MSG_SCENARIO, "w2")
+    assert "version mismatch" in refusal["error"] and "0.0.1" in refusal["error"]
+    assert coordinator.refused and "w1" in coordinator.refused[0]
+    assert reply["scenario"] == {"name": "x"} and "error" not in reply
+
+
+def test_master_and_worker_commands_run_a_distributed_scenario(
+    tmp_path: Path, target: str, free_port: int
+) -> None:
+    scenario = _scenario(tmp_path, 3)
+    bench = [sys.executable, "-m", "dhakacart_bench"]
+    master = subprocess.Popen(
+        [*bench, "master", str(scenario), "--host", target, "--expect-workers", "1",
+         "--bind", f"127.0.0.1:{free_port}", "--reports-dir", str(tmp_path / "reports"),
+         "--no-report", "-q", "--worker-timeout", "60"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    worker = subprocess.Popen(
+        [*bench, "worker", "--master", f"127.0.0.1:{free_port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        out, _ = master.communicate(timeout=90)
+        worker.wait(timeout=30)
+    finally:
+        for proc in (master, worker):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert master.returncode in (0, 3), out  # 3: too few requests for a verdict is fine here
+    assert worker.returncode == 0
+    run_dir = next((tmp_path / "reports").iterdir())
+    meta = json.loads((run_dir / "run.json").read_text())
+    assert meta["workers"]["expected"] == 1
+    assert meta["workers"]["finals_received"] == 1
+    assert json.loads((run_dir / "summary.json").read_text())["total"]["count"] > 0
+
+
+def test_losses_are_judged_against_the_shape() -> None:
+    scenario = load_scenario("smoke")
+    load = scenario.load
+    users = dict.fromkeys(range(30), 10)
+    users.update({8: 5, 9: 5, 10: 6})
+    judged = judge_losses(
+        [{"worker": "w", "lost_at_s": 8, "users_held": 5, "how": "missed heartbeats"}],
+        users,
+        load,
+    )
+    assert judged[0]["restored_after_s"] == 3
+    never = judge_losses(
+        [{"worker": "w", "lost_at_s": 6, "users_held": 5, "how": "disconnected"}],
+        dict.fromkeys(range(30), 5),
+        load,
+    )
+    assert never[0]["restored_after_s"] == 9  # the shape ends at 15 s: nothing left to restore
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("10.0.0.5", ("10.0.0.5", 5557)), ("master:6000", ("master", 6000))],
+)
+def test_parse_address(text: str, expected: tuple[str, int]) -> None:
+    assert parse_address(text) == expected
+
+
+def test_parse_address_rejects_a_bad_port() -> None:
+    with pytest.raises(UsageError, match="HOST"):
+        parse_address("master:http")

@@ -1,0 +1,429 @@
+"""The gate: validity, SLO and regression rules, the statistics, and its outputs."""
+
+from __future__ import annotations
+
+import json
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+import pytest
+from bs4 import BeautifulSoup
+
+from dhakacart_bench.analysis import hist_stats
+from dhakacart_bench.baseline import Baseline, SparseBlocks, load_baseline, sparse_counts
+from dhakacart_bench.errors import BaselineError
+from dhakacart_bench.gate import (
+    GateResult,
+    RuleResult,
+    compare_p95,
+    evaluate_gate,
+    gate_context,
+    render_markdown,
+    render_text,
+    write_junit,
+)
+from dhakacart_bench.runfolder import Run, load_run
+from tests.runfactory import make_run
+
+A, B, C = "GET /api/a", "GET /api/b", "POST /api/c"
+ENDPOINTS = {A: 10.0, B: 20.0, C: 40.0}
+GATE = {"p95_regression_pct": 10.0, "endpoints": ["*", A], "min_requests": 100}
+
+
+def run_of(
+    tmp_path: Path,
+    *,
+    seed: int,
+    factor: dict[str, float] | None = None,
+    **kwargs: Any,
+) -> Run:
+    """A steady 30-second run (60 requests/s per endpoint); ``factor`` scales latencies."""
+    scale = factor or {}
+    base_ms: dict[str, float] = kwargs.pop("endpoints", ENDPOINTS)
+    options: dict[str, Any] = {
+        "seconds": 30,
+        "endpoints": base_ms,
+        "users_profile": lambda s: 36,
+        "latency_model": lambda e, u: base_ms[e] * scale.get(e, 1.0),
+        "gate": GATE,
+        "seed": seed,
+        "name": f"run-{seed}-{sorted(scale.items())}",
+    }
+    options.update(kwargs)
+    return load_run(make_run(tmp_path, **options))
+
+
+@pytest.fixture
+def baseline(tmp_path: Path) -> Baseline:
+    return load_baseline(run_of(tmp_path / "base", seed=1).path)
+
+
+def rule(result: GateResult, kind: str, endpoint: str = "*", metric: str = "") -> RuleResult:
+    found = [
+        r
+        for r in result.rules
+        if r.kind == kind and r.endpoint == endpoint and (not metric or r.metric == metric)
+    ]
+    assert len(found) == 1, result.rules
+    return found[0]
+
+
+# --------------------------------------------------------------------------- validity
+
+
+def test_a_good_run_passes(tmp_path: Path, baseline: Baseline) -> None:
+    result = evaluate_gate(run_of(tmp_path, seed=2), baseline=baseline)
+    assert result.decision == "PASS" and result.exit_code == 0, render_text(result)
+    assert rule(result, "validity").status == "passed"
+    assert [r.endpoint for r in result.rules if r.kind == "regression"] == ["*", A]
+    assert result.verdict_line.startswith("PASS (exit 0): all 6 checked rules passed")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"status": "interrupted", "status_reason": "stopped by Ctrl-C"}, "interrupted"),
+        ({"saturated": True}, "load generator was saturated"),
+        ({"seconds": 5, "users_profile": lambda s: 3}, "a verdict needs at least 100"),
+    ],
+)
+def test_an_invalid_run_exits_3(tmp_path: Path, kwargs: dict[str, Any], words: str) -> None:
+    result = evaluate_gate(run_of(tmp_path, seed=2, **kwargs), baseline=None)
+    validity = rule(result, "validity")
+    assert validity.passed is False and validity.status == "error"
+    assert words in validity.message
+    assert result.decision == "INVALID" and result.exit_code == 3
+
+
+def test_broken_invariants_fail_even_an_invalid_run(tmp_path: Path) -> None:
+    broken = {"checked": True, "ok": False, "problems": ["sku 7 oversold by 2"], "stats": {}}
+    result = evaluate_gate(
+        run_of(tmp_path, seed=2, saturated=True, invariants=broken), baseline=None
+    )
+    invariants = rule(result, "slo", metric="invariants")
+    assert invariants.passed is False and "sku 7 oversold by 2" in invariants.message
+    assert result.decision == "FAIL" and result.exit_code == 1
+
+
+# --------------------------------------------------------------------------- SLOs
+
+
+def slo(metric: str, **fields: Any) -> dict[str, Any]:
+    return {"metric": metric, "endpoint": "*", "max": None, "min": None, "name": metric, **fields}
+
+
+def test_slo_rules_reuse_evaluate_slos(tmp_path: Path) -> None:
+    run = run_of(tmp_path, seed=2, slos=[slo("p95_ms", endpoint=C, max=10_000.0)])
+    result = evaluate_gate(run, baseline=None)
+    p95 = rule(result, "slo", C)
+    assert p95.passed is True and p95.decision == "met"
+    assert p95.measured == hist_stats(run.histogram(C)).p95_ms
+    assert p95.allowed == 10_000.0
+
+
+def test_a_latency_slo_fails_with_measured_and_allowed(tmp_path: Path) -> None:
+    run = run_of(tmp_path, seed=2, slos=[slo("p95_ms", endpoint=C, max=30.0)])
+    result = evaluate_gate(run, baseline=None)
+    p95 = rule(result, "slo", C)
+    assert p95.passed is False and p95.status == "failed" and p95.decision == "missed"
+    measured = hist_stats(run.histogram(C)).p95_ms
+    assert p95.message == f"measured {measured:.0f} ms > allowed 30 ms"
+    assert result.exit_code == 1
+
+
+def test_error_rate_and_throughput_slos(tmp_path: Path) -> None:
+    slos = [slo("error_rate", max=0.01), slo("rps", min=1_000.0)]
+    result = evaluate_gate(run_of(tmp_path, seed=2, error_rate=0.05, slos=slos), baseline=None)
+    errors = rule(result, "slo", metric="error_rate")
+    assert errors.passed is False and errors.message == "measured 5% > allowed 1%"
+    rps = rule(result, "slo", metric="rps")
+    assert rps.passed is False and rps.message == "measured 180.0 req/s < allowed 1,000.0 req/s"
+    assert result.exit_code == 1
+
+
+def test_an_unchecked_slo_is_skipped_not_failed(tmp_path: Path) -> None:
+    result = evaluate_gate(run_of(tmp_path, seed=2, invariants=None), baseline=None)
+    invariants = rule(result, "slo", metric="invariants")
+    assert invariants.passed is None and invariants.status == "skipped"
+    assert invariants.message.startswith("not checked")
+    assert result.exit_code == 0
+
+
+# --------------------------------------------------------------------------- regressions
+
+
+def test_identical_distributions_with_different_seeds_pass(
+    tmp_path: Path, baseline: Baseline
+) -> None:
+    for seed in (2, 3, 4):
+        result = evaluate_gate(run_of(tmp_path, seed=seed), baseline=baseline)
+        for endpoint in ("*", A):
+            r = rule(result, "regression", endpoint)
+            assert r.passed is True and r.decision == "within margin", r.message
+            assert r.regression is not None
+            assert r.regression.ci_low <= 1.0 <= r.regression.ci_high
+
+
+def test_a_25_percent_regression_fails(tmp_path: Path, baseline: Baseline) -> None:
+    run = run_of(tmp_path, seed=2, factor={A: 1.25})
+    result = evaluate_gate(run, baseline=baseline)
+    r = rule(result, "regression", A)
+    assert r.passed is False and r.status == "failed" and r.decision == "regression"
+    stats = r.regression
+    assert stats is not None
+    assert stats.ratio == pytest.approx(1.25, abs=0.03)
+    assert stats.ci_low > 1.10 and stats.ci_low <= stats.ratio <= stats.ci_high
+    assert stats.method == "block bootstrap of the p95 ratio" and stats.resamples == 1000
+    assert stats.blocks_run == stats.blocks_baseline == 30
+    assert r.message.startswith("measured +2") and "> allowed +10%" in r.message
+    assert stats.run_ms == hist_stats(run.histogram(A)).p95_ms
+    assert result.exit_code == 1
+
+
+def test_a_5_percent_regression_within_a_10_percent_margin_passes(
+    tmp_path: Path, baseline: Baseline
+) -> None:
+    result = evaluate_gate(run_of(tmp_path, seed=2, factor={A: 1.05}), baseline=baseline)
+    r = rule(result, "regression", A)
+    assert r.passed is True and r.decision == "within margin", r.message
+    assert result.exit_code == 0
+
+
+def noisy_latency(seed: int, factor: float) -> Callable[[str, float], float]:
+    """Each one-second window gets its own, very different median latency."""
+    rng = np.random.default_rng(seed)
+    return lambda endpoint, users: 10.0 * factor * float(rng.lognormal(0.0, 0.8))
+
+
+def test_a_large_but_noisy_difference_with_few_windows_is_not_failed(tmp_path: Path) -> None:
+    common: dict[str, Any] = {"seconds": 8, "endpoints": [A], "users_profile": lambda s: 20}
+    base = make_run(tmp_path / "a", latency_model=noisy_latency(100, 1.0), seed=0, **common)
+    slower = make_run(tmp_path / "b", latency_model=noisy_latency(200, 1.6), seed=50, **common)
+    result = evaluate_gate(load_run(slower), baseline=load_baseline(base))
+    r = rule(result, "regression")
+    assert r.regression is not None
+    assert r.regression.ratio > 1.2  # the point estimate is well past the margin ...
+    assert r.regression.ci_low < 1.0  # ... but the noise is larger still
+    assert r.passed is True and r.decision == "not significant"
+    assert "within the run-to-run noise" in r.message
+    assert result.exit_code == 0
+
+
+def test_too_few_requests_is_insufficient_data(tmp_path: Path) -> None:
+    gate = {**GATE, "endpoints": [A, "GET /api/gone"], "min_requests": 10}
+    few = {"users_profile": lambda s: 3, "seconds": 8, "gate": gate}  # 5 requests/s each
+    base = load_baseline(run_of(tmp_path / "a", seed=1, **few).path)
+    run = run_of(tmp_path / "b", seed=2, **few)
+    result = evaluate_gate(run, baseline=base)
+    r = rule(result, "regression", A)
+    assert r.passed is None and r.status == "skipped" and r.decision == "insufficient data"
+    assert "40 requests in the run and 40 in the baseline" in r.message
+    gone = rule(result, "regression", "GET /api/gone")
+    assert gone.status == "skipped" and "the baseline has no endpoint" in gone.message
+    assert result.exit_code == 0 and result.count("skipped") == 2
+    strict = evaluate_gate(run, baseline=base, insufficient_data="fail")
+    assert rule(strict, "regression", A).status == "failed" and strict.exit_code == 1
+    relaxed = evaluate_gate(run, baseline=base, min_endpoint_requests=20)
+    assert rule(relaxed, "regression", A).decision == "within margin"
+
+
+def test_flags_override_the_scenario_gate(tmp_path: Path, baseline: Baseline) -> None:
+    run = run_of(tmp_path, seed=2, factor={B: 1.25})
+    assert evaluate_gate(run, baseline=baseline).exit_code == 0  # B is not a gate endpoint
+    chosen = evaluate_gate(run, baseline=baseline, endpoints=[B])
+    assert [r.endpoint for r in chosen.rules if r.kind == "regression"] == [B]
+    assert chosen.exit_code == 1
+    loose = evaluate_gate(run, baseline=baseline, endpoints=[B], p95_regression_pct=40)
+    assert loose.exit_code == 0 and loose.p95_regression_pct == 40.0
+    assert rule(loose, "regression", B).name == "p95 regression ≤ +40%"
+
+
+def test_without_a_baseline_regression_rules_are_skipped(tmp_path: Path) -> None:
+    result = evaluate_gate(run_of(tmp_path, seed=2), baseline=None)
+    skipped = [r for r in result.rules if r.kind == "regression"]
+    assert [r.decision for r in skipped] == ["no baseline", "no baseline"]
+    assert all(r.status == "skipped" for r in skipped)
+    assert result.exit_code == 0
+
+
+def test_a_baseline_of_another_scenario_is_refused(tmp_path: Path, baseline: Baseline) -> None:
+    other = run_of(tmp_path, seed=2, scenario_name="checkout")
+    with pytest.raises(BaselineError, match="baseline of scenario 'flash-sale'"):
+        evaluate_gate(other, baseline=baseline)
+
+
+def test_an_environment_mismatch_warns_and_still_evaluates(
+    tmp_path: Path, baseline: Baseline
+) -> None:
+    run = run_of(tmp_path, seed=2, factor={A: 1.25})
+    meta = json.loads((run.path / "run.json").read_text())
+    meta["versions"]["locust"] = "2.99.0"
+    (run.path / "run.json").write_text(json.dumps(meta))
+    result = evaluate_gate(load_run(run.path), baseline=baseline)
+    assert result.warnings == (
+        "the environment differs from the baseline's: locust 2.47.0 → 2.99.0",
+    )
+    assert result.exit_code == 1
+    assert "WARNING  the environment differs" in render_text(result)
+
+
+def test_bootstrap_percentiles_follow_hist_stats(tmp_path: Path) -> None:
+    """With one block every resample is that block: the value must equal hist_stats's."""
+    run = run_of(tmp_path, seed=2)
+    hist = run.histogram(C)
+    one = SparseBlocks(1, hist.counts_len, (sparse_counts(hist),))
+    p95 = hist_stats(hist).p95_ms or 0.0
+    stats = compare_p95(one, one, run_p95_ms=p95, baseline_p95_ms=p95, resamples=100)
+    assert stats.ci_low == stats.ci_high == stats.ratio == 1.0
+    assert stats.noise_pct == 0.0
+
+
+def test_the_bootstrap_is_seeded(tmp_path: Path, baseline: Baseline) -> None:
+    run = run_of(tmp_path, seed=2, factor={A: 1.1})
+    first = rule(evaluate_gate(run, baseline=baseline), "regression", A).regression
+    again = rule(evaluate_gate(run, baseline=baseline), "regression", A).regression
+    assert first == again
+
+
+def test_a_one_hour_run_is_gated_within_seconds(tmp_path: Path) -> None:
+    hour: dict[str, Any] = {
+        "seconds": 3600,
+        "endpoints": {A: 10.0},
+        "users_profile": lambda s: 20,
+        "gate": GATE,
+    }
+    base = load_baseline(make_run(tmp_path / "a", seed=1, **hour))
+    run = load_run(make_run(tmp_path / "b", seed=2, **hour))
+    started = time.perf_counter()
+    result = evaluate_gate(run, baseline=base)
+    assert time.perf_counter() - started < 10
+    r = rule(result, "regression", A)
+    assert r.regression is not None and r.regression.block_s_run == 30
+    assert r.regression.blocks_run == 120
+    assert result.exit_code == 0
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+@pytest.fixture
+def failing(tmp_path: Path) -> GateResult:
+    gate = {**GATE, "endpoints": ["*", A, "GET /api/gone"]}
+    slos = [slo("p95_ms", endpoint=C, max=30.0), slo("error_rate", max=0.5)]
+    base = load_baseline(run_of(tmp_path / "a", seed=1, gate=gate, slos=slos).path)
+    run = run_of(tmp_path / "b", seed=2, factor={A: 1.3}, gate=gate, slos=slos)
+    return evaluate_gate(run, baseline=base)
+
+
+def test_junit_is_what_ci_systems_read(tmp_path: Path, failing: GateResult) -> None:
+    path = write_junit(failing, tmp_path / "out" / "junit.xml")
+    root = ET.parse(path).getroot()
+    assert root.tag == "testsuites"
+    [suite] = root.findall("testsuite")
+    assert suite.get("name") == "bench gate"
+    cases = suite.findall("testcase")
+    assert suite.get("tests") == str(len(cases)) == "6"
+    assert suite.get("failures") == "2"
+    assert suite.get("skipped") == "1"
+    assert suite.get("errors") == "0"
+    assert float(suite.get("time") or "x") >= 0
+    for case in cases:
+        assert (case.get("classname") or "").startswith("bench.gate.")
+        assert case.get("name")
+    by_name = {c.get("name"): c for c in cases}
+    slo_case = by_name[f"p95_ms [{C}]"]
+    assert slo_case.get("classname") == "bench.gate.slo"
+    failure = slo_case.find("failure")
+    assert failure is not None
+    assert (failure.get("message") or "").startswith("measured ")
+    assert "> allowed 30 ms" in (failure.get("message") or "")
+    regression = by_name[f"p95 regression ≤ +10% [{A}]"].find("failure")
+    assert regression is not None
+    assert "method: block bootstrap of the p95 ratio" in (regression.text or "")
+    assert "90% interval" in (regression.text or "")
+    skipped = by_name["p95 regression ≤ +10% [GET /api/gone]"].find("skipped")
+    assert skipped is not None and "insufficient data" in (skipped.get("message") or "")
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props["decision"] == "FAIL" and props["exit_code"] == "1"
+
+
+def test_junit_reports_an_invalid_run_as_an_error(tmp_path: Path) -> None:
+    result = evaluate_gate(run_of(tmp_path, seed=2, saturated=True), baseline=None)
+    suite = ET.parse(write_junit(result, tmp_path / "j.xml")).getroot().find("testsuite")
+    assert suite is not None and suite.get("errors") == "1"
+    [case] = [c for c in suite.iter("testcase") if c.find("error") is not None]
+    assert case.get("classname") == "bench.gate.validity"
+
+
+def test_markdown_summary(failing: GateResult) -> None:
+    text = render_markdown(failing)
+    assert text.startswith("## ❌ bench gate: FAIL — flash-sale")
+    assert "| | rule | endpoint | measured | allowed | decision |" in text
+    assert text.count("| ❌ |") == 2 and text.count("| ✅ |") == 3 and text.count("| ⏭️ |") == 1
+    assert "90% interval" in text and "regression: measured +" in text
+    assert "**Verdict:** FAIL (exit 1): 2 of 5 checked rules failed, 1 skipped." in text
+    assert "Regression method: block bootstrap" in text
+
+
+def test_markdown_escapes_table_breaking_text(tmp_path: Path) -> None:
+    weird = "GET /api/a|b"
+    gate = {**GATE, "endpoints": [weird]}
+    run = run_of(tmp_path, seed=2, endpoints={weird: 10.0}, gate=gate, invariants=None)
+    run.meta["versions"]["python"] = "3.12.0"  # a warning line too
+    text = render_markdown(evaluate_gate(run, baseline=None))
+    assert "GET /api/a\\|b" in text and "GET /api/a|b" not in text
+
+
+def report_env() -> jinja2.Environment:
+    """Configured like report.py's environment (autoescape, StrictUndefined)."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("dhakacart_bench", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def test_the_html_partial(tmp_path: Path, failing: GateResult) -> None:
+    context = gate_context(failing)
+    json.dumps(context)  # a plain dict
+    html = report_env().get_template("_gate.html").render(gate=context)
+    soup = BeautifulSoup(html, "html.parser")
+    section = soup.find("section", id="gate")
+    assert section is not None
+    assert "FAIL" in section.find(class_="banner").get_text()
+    rows = section.select("table.gate-rules tbody tr")
+    assert len(rows) == len(failing.rules)
+    assert [r["class"][0] for r in rows].count("failed") == 2
+    assert "90% interval" in section.get_text()
+    assert soup.find("script") is None
+
+
+def test_the_html_partial_escapes_and_can_be_absent(tmp_path: Path) -> None:
+    evil = "GET /<script>alert(1)</script>"
+    run = run_of(tmp_path, seed=2, endpoints={evil: 10.0}, gate={**GATE, "endpoints": [evil]})
+    html = (
+        report_env()
+        .get_template("_gate.html")
+        .render(gate=gate_context(evaluate_gate(run, baseline=None)))
+    )
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert report_env().get_template("_gate.html").render().strip() == ""
+    assert report_env().get_template("_gate.html").render(gate=None).strip() == ""
+
+
+def test_to_dict_is_json(failing: GateResult) -> None:
+    data = json.loads(json.dumps(failing.to_dict(), allow_nan=False))
+    assert data["decision"] == "FAIL" and data["exit_code"] == 1
+    assert data["counts"] == {"passed": 3, "failed": 2, "skipped": 1, "error": 0}
+    regression = next(
+        r for r in data["rules"] if r["kind"] == "regression" and r["passed"] is False
+    )
+    assert regression["regression"]["method"] == "block bootstrap of the p95 ratio"
+    assert regression["regression"]["ci_low"] > 1.1
