@@ -116,6 +116,41 @@ def summarise(results: list[Any], endpoint: str) -> dict[str, Any]:
     }
 
 
+def analyse_pooled(record: dict[str, Any], sizes: list[int]) -> dict[str, Any]:
+    """Gate every run against baselines pooled from ``k`` consecutive identical runs.
+
+    A baseline never includes the run it gates. False alarms: identical runs;
+    detection: injected runs, per level.
+    """
+    from dhakacart_bench.baseline import baseline_from_runs
+    from dhakacart_bench.gate import evaluate_gate
+    from dhakacart_bench.runfolder import load_run
+
+    runs = [r for r in record["runs"] if r["kind"] != "warmup"]
+    nulls = [r for r in runs if r["kind"] in ("baseline", "null")]
+    injected = [r for r in runs if r["kind"] == "inject"]
+    loaded = {r["dir"]: load_run(r["dir"]) for r in runs}
+    out: dict[str, Any] = {}
+    for k in sizes:
+        groups = [nulls[i : i + k] for i in range(0, len(nulls) - k + 1, max(1, k // 2))]
+        outcomes: dict[str, list[Any]] = {}
+        for group in groups:
+            base = baseline_from_runs([loaded[r["dir"]] for r in group])
+            members = {r["dir"] for r in group}
+            for r in runs:
+                if r["dir"] in members:
+                    continue
+                label = "null" if r in nulls else f"inject_{round(r['level'] * 100)}"
+                result = evaluate_gate(loaded[r["dir"]], baseline=base, endpoints=["*", ENDPOINT])
+                outcomes.setdefault(label, []).append(result)
+        out[f"baseline_of_{k}_runs"] = {
+            label: summarise(results, ENDPOINT) for label, results in sorted(outcomes.items())
+        }
+        print(f"k={k}: " + json.dumps(out[f"baseline_of_{k}_runs"]), flush=True)
+    del injected
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO)
@@ -129,7 +164,18 @@ def main() -> None:
     parser.add_argument("--smoke-check", action="store_true", help="also run bundled smoke once")
     parser.add_argument("--duration", help="stretch the scenario to this length (e.g. 60s)")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--pooled", type=int, nargs="*", default=[1, 3, 5], help="baseline sizes (runs) to try"
+    )
+    parser.add_argument(
+        "--analyse", action="store_true", help="only re-analyse the runs recorded in --out"
+    )
     args = parser.parse_args()
+    if args.analyse:
+        record = json.loads(args.out.read_text())
+        record["pooled"] = analyse_pooled(record, args.pooled)
+        args.out.write_text(json.dumps(record, indent=1) + "\n")
+        return
 
     from dhakacart_bench.analysis import hist_stats
     from dhakacart_bench.runfolder import load_run
@@ -241,6 +287,7 @@ def main() -> None:
         "gate_max_s": round(max(gates), 3) if gates else None,
     }
     record["figures"] = figures
+    record["pooled"] = analyse_pooled(record, args.pooled)
     record["total_wall_s"] = round(time.perf_counter() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=1) + "\n")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import math
-import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -105,10 +104,8 @@ def error_budget(measured_pct: float, slo_pct: float) -> ErrorBudget:
     """The error budget of an availability objective, given the measured availability."""
     allowed = (100 - slo_pct) / 100
     failed = max(0.0, (100 - measured_pct) / 100)
-    if allowed > 0:
-        consumed = failed / allowed * 100
-    else:
-        consumed = 0.0 if failed == 0 else math.inf
+    no_budget = 0.0 if failed == 0 else math.inf
+    consumed = failed / allowed * 100 if allowed > 0 else no_budget
     return ErrorBudget(
         slo_pct=slo_pct,
         measured_pct=measured_pct,
@@ -346,16 +343,17 @@ def deploy_window(
 class RecoveryBand:
     """When is the service "back"? ``consecutive_s`` seconds in a row, each with
     requests, an error rate at most the baseline's plus ``error_slack`` and a p95 at
-    most ``p95_factor`` × the baseline's plus ``p95_slack_ms``. The baseline is the
+    most ``p95_factor`` times the baseline's plus ``p95_slack_ms``. The baseline is the
     ``baseline_s`` seconds before the disruption began (at least ``min_baseline_s`` of
-    them with requests): its error rate over all its requests, and the median of its
-    per-second p95."""
+    them with requests): its error rate over all its requests, and the highest
+    per-second p95 among them (per-second p95s of a few dozen requests are noisy; the
+    baseline's own worst second is what "normal" already included)."""
 
     baseline_s: int = 10
     min_baseline_s: int = 3
     consecutive_s: int = 3
     error_slack: float = 0.02
-    p95_factor: float = 2.0
+    p95_factor: float = 1.5
     p95_slack_ms: float = 10.0
 
 
@@ -386,17 +384,22 @@ def recovery_time(
     from_s: float,
     end_s: float,
     band: RecoveryBand = DEFAULT_BAND,
+    not_before_s: float | None = None,
     label: str = "",
     action: str = "",
 ) -> Recovery:
     """How long after ``from_s`` the series is back in the band of the pre-``disrupted_s``
-    baseline. Not back by ``end_s``: ``recovered=False`` and ``recovery_s`` is the time
-    observed (a lower bound)."""
+    baseline (seconds before ``not_before_s`` — an earlier disruption — are left out of
+    the baseline). Not back by ``end_s``: ``recovered=False`` and ``recovery_s`` is the
+    time observed (a lower bound)."""
     by_second = {s.second: s for s in seconds}
     d0 = math.floor(disrupted_s)
+    b0 = d0 - band.baseline_s
+    if not_before_s is not None:
+        b0 = max(b0, math.ceil(not_before_s))
     base = [
         by_second[k]
-        for k in range(d0 - band.baseline_s, d0)
+        for k in range(b0, d0)
         if k in by_second and by_second[k].requests and by_second[k].p95_ms is not None
     ]
     if len(base) < band.min_baseline_s:
@@ -410,7 +413,7 @@ def recovery_time(
             note=f"no baseline: fewer than {band.min_baseline_s} busy seconds before the event",
         )
     base_err = sum(s.failures for s in base) / sum(s.requests for s in base)
-    base_p95 = statistics.median(float(s.p95_ms or 0.0) for s in base)
+    base_p95 = max(float(s.p95_ms or 0.0) for s in base)
     err_limit = base_err + band.error_slack
     p95_limit = base_p95 * band.p95_factor + band.p95_slack_ms
 
@@ -588,18 +591,21 @@ def load_reliability(run: Run, *, band: RecoveryBand = DEFAULT_BAND) -> RunRelia
                     interval_s=interval or None,
                 )
             )
-    recoveries = tuple(
-        recovery_time(
+    recoveries: list[Recovery] = []
+    settled: float | None = None  # when the previous disruption was over
+    for ev, disrupted, start in recovery_points(events):
+        rec = recovery_time(
             seconds,
             disrupted_s=disrupted,
             from_s=start,
             end_s=run.duration_s,
             band=band,
+            not_before_s=settled,
             label=str(ev.get("label", "")),
             action=str(ev.get("action", "")),
         )
-        for ev, disrupted, start in recovery_points(events)
-    )
+        recoveries.append(rec)
+        settled = max(settled or 0.0, start + (rec.recovery_s or 0.0))
     return RunReliability(
         probe=probe,
         checks=checks,
@@ -608,7 +614,7 @@ def load_reliability(run: Run, *, band: RecoveryBand = DEFAULT_BAND) -> RunRelia
         budget=budget,
         gap=gap,
         deploys=tuple(deploys),
-        recoveries=recoveries,
+        recoveries=tuple(recoveries),
     )
 
 
@@ -642,3 +648,108 @@ def measure_slo(
 def not_recovered(rel: RunReliability) -> list[Recovery]:
     """The recoveries that did not happen by the end of the run."""
     return [r for r in rel.recoveries if not r.recovered and r.recovery_s is not None]
+
+
+def report_context(run: Run, *, charts: bool = True) -> dict[str, Any] | None:
+    """The report's reliability section as plain data; None when the run has no probe
+    and no events (the section is then left out)."""
+    rel = load_reliability(run)
+    if not rel.has_data:
+        return None
+    probe = dict(rel.probe or {})
+    paths = [
+        {
+            "path": p.path,
+            "checks": p.checks,
+            "failures": p.failures,
+            "pct": p.pct,
+            "pct_text": fmt_availability(p.pct),
+        }
+        for p in rel.availability.values()
+    ]
+    deploys = [
+        {
+            "label": d.label,
+            "action": d.action,
+            "start_s": d.start_s,
+            "end_s": d.end_s,
+            "seconds": d.end_s - d.start_s,
+            "ok": d.ok,
+            "failed_requests": d.failed_requests,
+            "locust_failed": d.locust_failed,
+            "locust_requests": d.locust_requests,
+            "locust_errors": list(d.locust_errors),
+            "probe_checks": d.probe_checks,
+            "probe_failed": d.probe_failed,
+            "probe_by_kind": dict(d.probe_by_kind),
+            "longest_gap_s": d.longest_gap_s,
+            "p95_before_ms": d.p95_before_ms,
+            "p95_during_ms": d.p95_during_ms,
+        }
+        for d in rel.deploys
+    ]
+    recoveries = [
+        {
+            "label": r.label or r.action,
+            "action": r.action,
+            "from_s": r.from_s,
+            "recovered": r.recovered,
+            "recovery_s": r.recovery_s,
+            "baseline_p95_ms": r.baseline_p95_ms,
+            "p95_limit_ms": r.p95_limit_ms,
+            "error_limit": r.error_limit,
+            "note": r.note,
+        }
+        for r in rel.recoveries
+    ]
+    events = [
+        {
+            "label": str(e.get("label", "")),
+            "action": str(e.get("action", "")),
+            "at_s": e.get("at_s"),
+            "started_s": e.get("started_s"),
+            "ended_s": e.get("ended_s"),
+            "ok": e.get("ok"),
+            "error": e.get("error"),
+            "detail": ", ".join(f"{k}: {v}" for k, v in (e.get("detail") or {}).items()),
+        }
+        for e in rel.events
+    ]
+    chart = ""
+    if charts and rel.checks:
+        from dhakacart_bench import charts as charts_mod
+
+        chart = charts_mod.probe_timeline_chart(
+            rel.checks, rel.events, paths=[str(p) for p in probe.get("paths") or []]
+        )
+    return {
+        "probe": probe or None,
+        "words": rel.budget.words if rel.budget else None,
+        "budget": None
+        if rel.budget is None
+        else {
+            "slo_pct": rel.budget.slo_pct,
+            "measured_pct": rel.budget.measured_pct,
+            "measured_text": fmt_availability(rel.budget.measured_pct),
+            "consumed_pct": None
+            if math.isinf(rel.budget.consumed_pct)
+            else rel.budget.consumed_pct,
+            "downtime_month": fmt_duration_words(rel.budget.downtime_month_s),
+            "allowed_downtime_month": fmt_duration_words(rel.budget.allowed_downtime_month_s),
+            "ok": rel.budget.ok,
+        },
+        "paths": paths,
+        "gap": None
+        if rel.gap is None
+        else {
+            "length_s": rel.gap.length_s,
+            "path": rel.gap.path,
+            "start_s": rel.gap.start_s,
+            "recovered": rel.gap.recovered,
+        },
+        "interval_s": probe.get("interval_s"),
+        "deploys": deploys,
+        "recoveries": recoveries,
+        "events": events,
+        "chart": chart,
+    }

@@ -226,6 +226,8 @@ class EndpointBaseline:
     name: str
     summary: dict[str, Any]
     blocks: tuple[str, ...]
+    run_p95_ms: tuple[float, ...] = ()
+    """The p95 of each baseline run (several runs: their spread is the between-run noise)."""
 
     @property
     def count(self) -> int:
@@ -266,6 +268,8 @@ class Baseline:
     environment: dict[str, Any]
     block_s: int
     endpoints: dict[str, EndpointBaseline] = field(default_factory=dict)
+    run_ids: tuple[str, ...] = ()
+    """Every run the baseline pools (one, or several for a measured between-run noise)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The baseline file's JSON document."""
@@ -275,11 +279,16 @@ class Baseline:
             "toolkit_version": self.toolkit_version,
             "created_at": self.created_at,
             "run_id": self.run_id,
+            "runs": list(self.run_ids or (self.run_id,)),
             "scenario": {"name": self.scenario_name, "hash": self.scenario_hash},
             "environment": self.environment,
             "block_s": self.block_s,
             "endpoints": {
-                name: {"summary": ep.summary, "blocks": list(ep.blocks)}
+                name: {
+                    "summary": ep.summary,
+                    "run_p95_ms": list(ep.run_p95_ms),
+                    "blocks": list(ep.blocks),
+                }
                 for name, ep in sorted(self.endpoints.items())
             },
         }
@@ -304,27 +313,72 @@ class Baseline:
         return ["the environment differs from the baseline's: " + "; ".join(diffs)]
 
 
-def baseline_from_run(run: Run, *, max_blocks: int = MAX_BLOCKS) -> Baseline:
-    """Build a baseline of every endpoint (and ``"*"``) of ``run``, in memory."""
-    name, digest = scenario_identity(run.meta)
+def _rows(run: Run) -> dict[str, dict[str, Any]]:
     rows = {str(r.get("name")): dict(r) for r in run.summary.get("endpoints", [])}
     rows[TOTAL] = dict(run.summary.get("total") or {"name": TOTAL, "count": 0})
-    blocks = run_blocks(run, list(rows), max_blocks=max_blocks)
-    block_s = next(iter(blocks.values())).block_s if blocks else 1
+    return rows
+
+
+def baseline_from_run(run: Run, *, max_blocks: int = MAX_BLOCKS) -> Baseline:
+    """Build a baseline of every endpoint (and ``"*"``) of ``run``, in memory."""
+    return baseline_from_runs([run], max_blocks=max_blocks)
+
+
+def baseline_from_runs(runs: Sequence[Run], *, max_blocks: int = MAX_BLOCKS) -> Baseline:
+    """Build one baseline from several runs of the same scenario, in memory.
+
+    The runs' blocks are pooled, and each run's p95 per endpoint is kept: their
+    spread is the between-run noise the gate adds to its interval. BaselineError
+    when the runs are of different scenarios (or differently sized ones).
+    """
+    if not runs:
+        raise BaselineError("a baseline needs at least one run")
+    name, digest = scenario_identity(runs[0].meta)
+    for other in runs[1:]:
+        if scenario_identity(other.meta) != (name, digest):
+            raise BaselineError(
+                f"{other.path}: not a run of the same scenario as {runs[0].path}"
+                " (name, users, load or SLOs differ); a baseline pools runs of one scenario"
+            )
+    per_run = [(_rows(run), run) for run in runs]
+    names = sorted({endpoint for rows, _ in per_run for endpoint in rows})
+    pooled: dict[str, list[str]] = {e: [] for e in names}
+    run_p95: dict[str, list[float]] = {e: [] for e in names}
+    block_s = 1
+    for rows, run in per_run:
+        blocks = run_blocks(run, list(rows), max_blocks=max_blocks)
+        block_s = max([block_s, *(b.block_s for b in blocks.values())])
+        for endpoint, row in rows.items():
+            pooled[endpoint] += [_encode_sparse(part) for part in blocks[endpoint].blocks]
+            if row.get("count") and row.get("p95_ms") is not None:
+                run_p95[endpoint].append(float(row["p95_ms"]))
     endpoints = {}
-    for endpoint, row in rows.items():
-        encoded = tuple(_encode_sparse(part) for part in blocks[endpoint].blocks)
-        endpoints[endpoint] = EndpointBaseline(endpoint, row, encoded)
+    for endpoint in names:
+        if len(runs) == 1:
+            summary = per_run[0][0][endpoint]
+        else:
+            found = [rows[endpoint] for rows, _ in per_run if endpoint in rows]
+            summary = {
+                "name": endpoint,
+                "count": sum(int(r.get("count") or 0) for r in found),
+                "failures": sum(int(r.get("failures") or 0) for r in found),
+                "runs": len(found),
+            }
+        endpoints[endpoint] = EndpointBaseline(
+            endpoint, summary, tuple(pooled[endpoint]), tuple(run_p95[endpoint])
+        )
+    ids = tuple(run.run_id for run in runs)
     return Baseline(
-        source=run.path,
-        run_id=run.run_id,
+        source=runs[0].path,
+        run_id=ids[0] if len(ids) == 1 else f"{ids[0]} +{len(ids) - 1} runs",
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         toolkit_version=__version__,
         scenario_name=name,
         scenario_hash=digest,
-        environment=environment_of(run.meta),
+        environment=environment_of(runs[0].meta),
         block_s=block_s,
         endpoints=endpoints,
+        run_ids=ids,
     )
 
 
@@ -338,9 +392,10 @@ def _encode_sparse(part: tuple[np.ndarray, np.ndarray]) -> str:
 
 
 def save_baseline(
-    run: Run, path: Path | str = DEFAULT_BASELINE_PATH, *, force: bool = False
+    run: Run | Sequence[Run], path: Path | str = DEFAULT_BASELINE_PATH, *, force: bool = False
 ) -> Path:
-    """Write ``run`` as a baseline file at ``path`` (atomically); return the path.
+    """Write ``run`` (or several runs of one scenario, pooled) as a baseline file at
+    ``path`` (atomically); return the path.
 
     Refuses (BaselineError) a run that is not a valid gate input — interrupted,
     load generator saturated, too few requests — unless ``force``.
@@ -349,17 +404,19 @@ def save_baseline(
     from dhakacart_bench.gate import validity_problems
     from dhakacart_bench.runfolder import atomic_write_text
 
+    runs = list(run) if isinstance(run, Sequence) else [run]
     if not force:
-        problems = validity_problems(run, evaluate_verdict(run))
-        if problems:
-            raise BaselineError(
-                f"{run.path}: not a valid baseline run: "
-                + " ".join(problems)
-                + " (use --force to save it anyway)"
-            )
+        for one in runs:
+            problems = validity_problems(one, evaluate_verdict(one))
+            if problems:
+                raise BaselineError(
+                    f"{one.path}: not a valid baseline run: "
+                    + " ".join(problems)
+                    + " (use --force to save it anyway)"
+                )
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    document = baseline_from_run(run).to_dict()
+    document = baseline_from_runs(runs).to_dict()
     atomic_write_text(target, json.dumps(document, indent=1, allow_nan=False) + "\n")
     return target
 
@@ -440,13 +497,21 @@ def _baseline_from_doc(source: Path, doc: Any) -> Baseline:
             or not all(isinstance(b, str) for b in entry["blocks"])
         ):
             raise bad(f"endpoint {name!r} needs a summary object and a list of blocks")
+        run_p95 = entry.get("run_p95_ms", [])
+        if not isinstance(run_p95, list) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in run_p95
+        ):
+            raise bad(f"endpoint {name!r}: run_p95_ms must be a list of positive numbers")
         for number, encoded in enumerate(entry["blocks"]):
             try:
                 release_histogram(decode_histogram(encoded))
             except Exception:  # hdrh raises assorted errors on garbage
                 raise bad(f"endpoint {name!r} block {number} is not an HDR histogram") from None
         endpoints[str(name)] = EndpointBaseline(
-            str(name), dict(entry["summary"]), tuple(entry["blocks"])
+            str(name),
+            dict(entry["summary"]),
+            tuple(entry["blocks"]),
+            tuple(float(v) for v in run_p95),
         )
     return Baseline(
         source=source,
@@ -458,6 +523,7 @@ def _baseline_from_doc(source: Path, doc: Any) -> Baseline:
         environment=dict(environment),
         block_s=block_s,
         endpoints=endpoints,
+        run_ids=tuple(str(r) for r in doc.get("runs") or [doc.get("run_id") or ""]),
     )
 
 
@@ -470,6 +536,7 @@ __all__ = [
     "EndpointBaseline",
     "SparseBlocks",
     "baseline_from_run",
+    "baseline_from_runs",
     "block_seconds",
     "environment_differences",
     "environment_of",

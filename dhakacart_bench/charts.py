@@ -281,3 +281,45 @@ def capacity_chart(
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=8, frameon=False)
     return _svg(fig, "capacity")
+
+
+def probe_timeline_chart(
+    checks: Sequence[Any],
+    events: Sequence[Mapping[str, Any]],
+    *,
+    paths: Sequence[str],
+) -> str:
+    """Probe checks over time, one row per path (ok dots, failed crosses), with a
+    vertical marker at each event's start (deploy windows shaded)."""
+    fig, ax = _figure(height=1.2 + 0.45 * max(1, len(paths)))
+    rows = {path: i for i, path in enumerate(paths)}
+    for ok, marker, color, label in (
+        (True, "|", COLORS[2], "ok"),
+        (False, "x", "#c0392b", "failed"),
+    ):
+        xs = [c.t_s for c in checks if c.ok is ok and c.path in rows]
+        ys = [rows[c.path] for c in checks if c.ok is ok and c.path in rows]
+        if xs:
+            ax.scatter(xs, ys, marker=marker, color=color, s=30, linewidths=1, label=label)
+    for ev in events:
+        start = ev.get("started_s")
+        if start is None:
+            continue
+        window = ev.get("window")
+        if window:
+            ax.axvspan(window["start_s"], window["end_s"], color="#f3d9b1", alpha=0.6, lw=0)
+        ax.axvline(start, color=COLORS[4], linewidth=1, linestyle="--")
+        ax.annotate(
+            _label(str(ev.get("label") or ev.get("action") or "")),
+            (start, len(paths) - 0.5),
+            rotation=90,
+            fontsize=7,
+            va="top",
+            ha="right",
+            color=COLORS[4],
+        )
+    ax.set_yticks(range(len(paths)), [_label(p) for p in paths])
+    ax.set_ylim(-0.6, len(paths) - 0.4)
+    ax.set_xlabel("seconds since start")
+    ax.legend(loc="lower right", fontsize=7, frameon=False)
+    return _svg(fig, "probe")

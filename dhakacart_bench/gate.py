@@ -90,6 +90,9 @@ class RegressionStats:
     blocks_run: int
     block_s_baseline: int
     block_s_run: int
+    baseline_runs: int = 1
+    between_run_pct: float | None = None
+    """Spread (sd of log p95, in %) of the baseline's runs; None for a one-run baseline."""
 
     @property
     def change_pct(self) -> float:
@@ -467,6 +470,7 @@ def _regression_rules(
             base_side,
             run_p95_ms=hist_stats(run.histogram(endpoint)).p95_ms or 0.0,
             baseline_p95_ms=hist_stats(base.histogram()).p95_ms or 0.0,
+            baseline_run_p95_ms=base.run_p95_ms,
             resamples=resamples,
             confidence=confidence,
             seed=seed + number,
@@ -521,6 +525,7 @@ def compare_p95(
     *,
     run_p95_ms: float,
     baseline_p95_ms: float,
+    baseline_run_p95_ms: Sequence[float] = (),
     percentile: float = 95.0,
     resamples: int = DEFAULT_RESAMPLES,
     confidence: float = DEFAULT_CONFIDENCE,
@@ -534,6 +539,13 @@ def compare_p95(
     the highest value of its bucket); and divides. The interval is the central
     ``confidence`` range of the ``resamples`` ratios. ``run_p95_ms`` /
     ``baseline_p95_ms`` (the whole-run values) give the point estimate.
+
+    With the p95s of two or more baseline runs (``baseline_run_p95_ms``), each
+    ratio is also multiplied by a random between-run factor: ``exp(s * t *
+    sqrt(1 + 1/k))`` with ``s`` the sd of the runs' log p95, ``t`` Student's t with
+    ``k - 1`` degrees of freedom (a prediction interval for one more run). This
+    covers what within-run resampling cannot see: whole runs shifted by a busy
+    host.
     """
     import numpy as np
 
@@ -545,11 +557,16 @@ def compare_p95(
     ours = _resampled_percentiles(run, union, values, rng, resamples, percentile)
     theirs = _resampled_percentiles(baseline, union, values, rng, resamples, percentile)
     ratios = ours / np.maximum(theirs, 1e-9)
+    between: float | None = None
+    k = len(baseline_run_p95_ms)
+    if k >= 2:
+        between = float(np.std(np.log(np.asarray(baseline_run_p95_ms, dtype=float)), ddof=1))
+        ratios = ratios * np.exp(between * np.sqrt(1 + 1 / k) * rng.standard_t(k - 1, resamples))
     tail = (1 - confidence) / 2
     low, high = (float(v) for v in np.quantile(ratios, [tail, 1 - tail]))
     ratio = run_p95_ms / baseline_p95_ms if baseline_p95_ms else float("inf")
     return RegressionStats(
-        method=METHOD,
+        method=METHOD if k < 2 else f"{METHOD} + between-run spread of {k} baseline runs",
         percentile=percentile,
         baseline_ms=baseline_p95_ms,
         run_ms=run_p95_ms,
@@ -564,6 +581,8 @@ def compare_p95(
         blocks_run=len(run.blocks),
         block_s_baseline=baseline.block_s,
         block_s_run=run.block_s,
+        baseline_runs=max(k, 1),
+        between_run_pct=None if between is None else between * 100,
     )
 
 

@@ -21,8 +21,10 @@ from typing import Any
 #: A sample above either threshold counts as a saturated second.
 DEFAULT_CPU_THRESHOLD_PCT = 90.0
 DEFAULT_LAG_THRESHOLD_MS = 100.0
-#: The run is flagged when at least this fraction of its seconds were saturated.
+#: The run is flagged when at least this fraction of its seconds were saturated,
+#: and at least DEFAULT_MIN_SATURATED_S of them (one hiccup does not void a short run).
 DEFAULT_SATURATED_FRACTION = 0.10
+DEFAULT_MIN_SATURATED_S = 3
 #: The first seconds (imports, spawning) are not judged.
 DEFAULT_WARMUP_S = 3
 LAG_PROBE_INTERVAL_S = 0.05
@@ -33,6 +35,7 @@ class HealthThresholds:
     cpu_pct: float = DEFAULT_CPU_THRESHOLD_PCT
     lag_ms: float = DEFAULT_LAG_THRESHOLD_MS
     saturated_fraction: float = DEFAULT_SATURATED_FRACTION
+    min_saturated_s: int = DEFAULT_MIN_SATURATED_S
     warmup_s: int = DEFAULT_WARMUP_S
 
 
@@ -61,7 +64,11 @@ def assess(
         1 for c, lag in judged if c >= thresholds.cpu_pct or lag >= thresholds.lag_ms
     )
     observed = len(judged)
-    saturated = observed > 0 and saturated_seconds / observed >= thresholds.saturated_fraction
+    saturated = (
+        observed > 0
+        and saturated_seconds >= thresholds.min_saturated_s
+        and saturated_seconds / observed >= thresholds.saturated_fraction
+    )
     reason = None
     if saturated:
         parts = []
@@ -89,6 +96,7 @@ def assess(
             "cpu_pct": thresholds.cpu_pct,
             "lag_ms": thresholds.lag_ms,
             "saturated_fraction": thresholds.saturated_fraction,
+            "min_saturated_s": thresholds.min_saturated_s,
         },
     }
 

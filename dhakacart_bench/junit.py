@@ -38,6 +38,11 @@ def _details(rule: RuleResult) -> str:
             f"blocks: baseline {stats.blocks_baseline} of {stats.block_s_baseline} s,"
             f" run {stats.blocks_run} of {stats.block_s_run} s",
         ]
+        if stats.between_run_pct is not None:
+            lines.append(
+                f"between-run spread of {stats.baseline_runs} baseline runs:"
+                f" ±{stats.between_run_pct:.1f}% (sd of log p95)"
+            )
     return "\n".join(lines)
 
 

@@ -35,6 +35,13 @@ MIN_STEP_S = 3
 """A users value held this many seconds or more counts as a step."""
 RAMP_BINS = 12
 KNEE_FRACTION = 0.15
+#: A throughput plateau is saturation only if response times rose past it: at
+#: least this factor over the best level before it, and by at least
+#: KNEE_MIN_RISE_MS. (Flat throughput at flat latency means the users asked for
+#: no more — think time, a change of user mix — not that the store could give
+#: no more: X = N / (R + Z) grows with N while R stays put.)
+KNEE_LATENCY_RISE = 2.0
+KNEE_MIN_RISE_MS = 5.0
 """Throughput "stops growing" when the marginal gain per added user falls below this
 fraction of the initial per-user throughput."""
 MIN_LEVEL_REQUESTS = 50
@@ -352,6 +359,16 @@ def _held_words(run: Run, level: Level) -> str:
     return f"p95 {fmt_ms(level.stats.p95_ms)}"
 
 
+def _latency_rose_after(levels: Sequence[Level], knee_i: int) -> bool:
+    """Did mean response time rise past the throughput plateau (a saturation signal)?"""
+    before = [lv.stats.mean_ms for lv in levels[: knee_i + 1] if lv.stats.mean_ms is not None]
+    after = [lv.stats.mean_ms for lv in levels[knee_i + 1 :] if lv.stats.mean_ms is not None]
+    if not before or not after:
+        return False
+    base = min(before)
+    return max(after) >= max(KNEE_LATENCY_RISE * base, base + KNEE_MIN_RISE_MS)
+
+
 def evaluate_capacity(run: Run) -> Capacity:
     """Levels, the SLO knee, the throughput knee and the USL fit, with a headline."""
     mode, levels = load_levels(run)
@@ -361,6 +378,8 @@ def evaluate_capacity(run: Run) -> Capacity:
     usl = fit_usl(users, rps)
     peak = max((lv.rps for lv in levels), default=0.0)
     knee_i = find_knee(users, rps)
+    if knee_i is not None and not _latency_rose_after(usable, knee_i):
+        knee_i = None
     knee = usable[knee_i] if knee_i is not None else None
     first_bad = next((i for i, lv in enumerate(levels) if lv.held is False), None)
     broke = levels[first_bad] if first_bad is not None else None

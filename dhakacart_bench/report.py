@@ -266,6 +266,9 @@ def build_context(run: Run, *, baseline: Run | None = None, charts: bool = True)
         }
     if charts:
         ctx["charts"] = _charts(run, hists, endpoints, capacity)
+    from dhakacart_bench.availability import report_context
+
+    ctx["reliability"] = report_context(run, charts=charts)  # None: no probe, no events
     return ctx
 
 

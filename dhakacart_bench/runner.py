@@ -19,6 +19,7 @@ from __future__ import annotations
 import locust  # first: it patches gevent, before anything imports ssl
 
 # isort: split
+import dataclasses
 import importlib.util
 import os
 import platform
@@ -30,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import gevent
 from locust.env import Environment
@@ -71,6 +72,8 @@ class RunConfig:
     master_port: int = 0  # 0 = a free port (local workers); remote workers need a fixed one
     worker_timeout_s: float = 60.0  # how long to wait for workers to connect
     worker_hosts: tuple[str, ...] = ()  # local workers aim at these target URLs in turn
+    deploy_command: str | None = None  # run this command (a deploy) during the run ...
+    deploy_at_s: float | None = None  # ... this many seconds after the load starts
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,13 @@ def sized_scenario(config: RunConfig) -> Scenario:
     scenario = scenario.scaled(users)
     if config.duration_s is not None:
         scenario = scenario.with_duration(config.duration_s)
+    if config.deploy_command is not None:
+        from dhakacart_bench.scenario import with_deploy_command
+
+        at_s = config.deploy_at_s
+        if at_s is None:
+            at_s = scenario.load.duration_s / 3
+        scenario = with_deploy_command(scenario, config.deploy_command, at_s)
     return scenario
 
 
@@ -232,22 +242,55 @@ def schedule_deal_opening(url: str, admin_token: str, opens_at: datetime) -> Non
         ).raise_for_status()
 
 
-@contextmanager
-def bundled_store(scenario: Scenario, config: RunConfig) -> Iterator[Any]:
-    """Start the reference store for this scenario; stop it afterwards."""
-    from dhakacart_bench.store import ManagedStore, StoreSettings
+#: Above this many users the bundled store is set up for many connections:
+#: gevent workers, several listening addresses, enough processes for the sockets.
+LARGE_RUN_USERS = 10_000
+#: Connections per (client address, server address) pair we allow ourselves;
+#: a pair has ~28,000 ephemeral ports, some of them in TIME_WAIT.
+CONNECTIONS_PER_ADDRESS = 20_000
+
+
+def store_settings(scenario: Scenario, config: RunConfig) -> Any:
+    """The bundled store's settings for this scenario at this size."""
+    import math
+
+    from dhakacart_bench.store import StoreSettings
 
     spec = scenario.store
-    settings = StoreSettings(
+    workers = config.store_workers or spec.workers
+    users = scenario.load.peak_users
+    large: dict[str, Any] = {}
+    if users > LARGE_RUN_USERS:
+        import resource
+
+        per_process = resource.getrlimit(resource.RLIMIT_NOFILE)[1] - RESERVED_FILES
+        workers = max(workers, math.ceil(users / per_process))
+        # one address per local worker when there are workers, at least enough for the pairs
+        addresses = min(32, max(math.ceil(users / CONNECTIONS_PER_ADDRESS), config.workers))
+        large = {
+            "worker_class": "gevent",
+            "worker_connections": math.ceil(users / workers) + 1000,
+            "extra_hosts": tuple(f"127.0.0.{i}" for i in range(2, addresses + 1)),
+        }
+    return StoreSettings(
         database_url=config.database_url,
-        workers=config.store_workers or spec.workers,
+        workers=workers,
         threads=spec.threads,
         products=spec.products,
         deal_stock=spec.deal_stock,
         deal_per_user_limit=spec.deal_per_user_limit,
         users=spec.users,
         faults=dict(spec.faults) if spec.faults else None,
+        **large,
     )
+
+
+@contextmanager
+def bundled_store(scenario: Scenario, config: RunConfig) -> Iterator[Any]:
+    """Start the reference store for this scenario; stop it afterwards."""
+    from dhakacart_bench.store import ManagedStore
+
+    settings = store_settings(scenario, config)
     store = ManagedStore(settings)
     try:
         store.start()
@@ -302,7 +345,23 @@ def run_scenario(config: RunConfig, *, progress: ProgressCallback | None = None)
         probe_target(host)
         return _measure(scenario, config, host=host, store=None, progress=progress)
     with bundled_store(scenario, config) as store:
+        if len(store.urls) > 1 and not config.worker_hosts:
+            # spread the workers over the store's addresses: no address pair runs dry
+            config = dataclasses.replace(config, worker_hosts=tuple(store.urls))
         return _measure(scenario, config, host=store.url, store=store, progress=progress)
+
+
+class Engine(Protocol):
+    """How the load is generated: one process (LocalEngine) or a master (MasterEngine)."""
+
+    runner: Any
+
+    def connect(self, stopping: Callable[[], bool]) -> None: ...
+    def begin(self, recorder: Recorder, run_start: float, run_dir: Path) -> None: ...
+    def tick(self, now: float) -> None: ...
+    def end(self) -> None: ...
+    def close(self) -> None: ...
+    def sections(self) -> dict[str, Any]: ...
 
 
 class LocalEngine:
@@ -370,7 +429,7 @@ def _measure(
     progress: ProgressCallback | None,
 ) -> RunResult:
     load = scenario.load
-    engine: Any
+    engine: Engine
     if config.workers or config.expect_workers:
         from dhakacart_bench.distributed import MasterEngine
 
@@ -385,6 +444,7 @@ def _measure(
             stop_reason.append(reason)
 
     sidecar_sections: dict[str, Any] = {}
+    failure: BaseException | None = None
     try:
         with _signals_stop(request_stop):
             engine.connect(lambda: bool(stop_reason))
@@ -431,6 +491,9 @@ def _measure(
                         break
                     gevent.sleep(0.1)
                 engine.end()
+            except Exception as exc:  # a bug mid-run: keep what was measured, then re-raise
+                failure = exc
+                request_stop(f"failed: {type(exc).__name__}: {exc}")
             finally:
                 for sidecar in sidecars:
                     sidecar_sections[sidecar.name] = sidecar.stop()
@@ -464,7 +527,7 @@ def _measure(
         "started_at": started_at.isoformat(),
         "ended_at": datetime.fromtimestamp(run_end, UTC).isoformat(),
         "duration_s": round(run_end - run_start, 3),
-        "status": "interrupted" if interrupted else "completed",
+        "status": "failed" if failure else "interrupted" if interrupted else "completed",
         "status_reason": stop_reason[0] if interrupted else None,
         "versions": _versions(),
         "users": {
@@ -478,6 +541,8 @@ def _measure(
         "sidecars": sidecar_sections,
     }
     write_run_json(run_dir, meta)
+    if failure is not None:
+        raise failure
     return RunResult(
         run_dir=run_dir,
         status=meta["status"],

@@ -41,7 +41,7 @@ DEFAULT_STARTUP_TIMEOUT_S = 30.0
 BENCH_PASSWORD_HASH = "pbkdf2:sha256:1000"
 SQLITE_FILE = "dhakacart.sqlite3"
 LOG_TAIL_LINES = 20
-_LISTENING = re.compile(r"Listening at: (http://\S+)")
+_LISTENING = re.compile(r"Listening at: (http://[^\s,]+)")
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,29 @@ class StoreSettings:
     #: read-then-write (``STORE_UNSAFE_STOCK=1``), to prove the invariant check catches
     #: overselling. The store refuses it when ``env == "production"``.
     unsafe_stock: bool = False
+    #: More loopback addresses to listen on, on the same port: one client address
+    #: pair has ~28,000 ephemeral ports, so 100,000 connections need several.
+    extra_hosts: tuple[str, ...] = ()
+    worker_class: str = "gthread"  # "gevent" holds many idle keep-alive connections cheaply
+    worker_connections: int = 1000  # per worker process
+
+
+def free_port_on(hosts: tuple[str, ...], attempts: int = 50) -> int:
+    """A TCP port free on every one of ``hosts`` a moment ago."""
+    import socket
+
+    for _ in range(attempts):
+        with socket.socket() as probe:
+            probe.bind((hosts[0], 0))
+            port = int(probe.getsockname()[1])
+        try:
+            for host in hosts[1:]:
+                with socket.socket() as other:
+                    other.bind((host, port))
+        except OSError:
+            continue
+        return port
+    raise StoreError(f"no port free on all of {', '.join(hosts)}")
 
 
 def gunicorn_command(python: str | None = None) -> list[str]:
@@ -216,8 +239,11 @@ class ManagedStore:
         shutil.rmtree(prometheus_dir, ignore_errors=True)
         prometheus_dir.mkdir(parents=True)
         s = self.settings
+        port = s.port if port is None else port
+        if s.extra_hosts and port == 0:
+            port = free_port_on((s.host, *s.extra_hosts))
         env = store_env(
-            bind=f"{s.host}:{s.port if port is None else port}",
+            bind=",".join(f"{host}:{port}" for host in (s.host, *s.extra_hosts)),
             workers=s.workers,
             threads=s.threads,
             database_url=self.database_url,
@@ -229,7 +255,19 @@ class ManagedStore:
         )
         if s.unsafe_stock:
             env["STORE_UNSAFE_STOCK"] = "1"
+        env["STORE_WORKER_CLASS"] = s.worker_class
+        env["STORE_WORKER_CONNECTIONS"] = str(s.worker_connections)
         return env
+
+    @property
+    def urls(self) -> list[str]:
+        """The store's base URL on each address it listens on."""
+        from urllib.parse import urlsplit
+
+        port = urlsplit(self.url).port
+        return [
+            f"http://{host}:{port}" for host in (self.settings.host, *self.settings.extra_hosts)
+        ]
 
     def _seed(self) -> None:
         s = self.settings

@@ -293,3 +293,20 @@ def test_plan_says_capacity_is_a_lower_bound_when_never_saturated(tmp_path: Path
     plan = make_plan(load_run(make_run(tmp_path, stepped=True)), users=5000)
     assert plan.instance_rps_lower_bound
     assert any("LOWER BOUND" in a for a in plan.assumptions)
+
+
+def test_a_throughput_plateau_at_flat_latency_is_not_a_knee() -> None:
+    """Throughput that stops growing while response times stay put is not saturation."""
+    from dhakacart_bench.analysis import HistStats
+    from dhakacart_bench.planning import Level, _latency_rose_after, find_knee
+
+    def level(users: float, rps: float, mean_ms: float) -> Level:
+        return Level(users, 30, int(rps * 30), 0, rps, 0.0, HistStats(1, mean_ms=mean_ms), True, ())
+
+    users, rps = [100.0, 200.0, 300.0, 400.0], [50.0, 100.0, 102.0, 101.0]
+    knee_i = find_knee(users, rps)
+    assert knee_i == 1
+    flat = [level(u, r, 4.0) for u, r in zip(users, rps, strict=True)]
+    rising = [level(u, r, m) for u, r, m in zip(users, rps, [4.0, 4.5, 30.0, 60.0], strict=True)]
+    assert _latency_rose_after(flat, knee_i) is False
+    assert _latency_rose_after(rising, knee_i) is True

@@ -32,6 +32,13 @@ def test_event_loop_lag_alone_flags_saturation() -> None:
     assert health["lag_ms_max"] == 400.0
 
 
+def test_one_bad_second_does_not_void_a_short_run() -> None:
+    samples = [(20.0, 2.0)] * 5 + [(20.0, 300.0)] + [(20.0, 2.0)] * 2
+    health = assess(samples, thresholds=HealthThresholds(warmup_s=0))
+    assert health["saturated_seconds"] == 1
+    assert health["saturated"] is False
+
+
 def test_a_short_spike_below_the_fraction_is_tolerated() -> None:
     samples = [(40.0, 3.0)] * 95 + [(100.0, 3.0)] * 5
     assert assess(samples, thresholds=HealthThresholds(warmup_s=0))["saturated"] is False

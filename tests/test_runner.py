@@ -194,3 +194,67 @@ def test_a_run_too_big_for_one_process_is_refused_with_advice() -> None:
     check_sockets_per_process(2 * limit, RunConfig(scenario=scenario, workers=2))
     # remote workers judge their own limits
     check_sockets_per_process(10 * limit, RunConfig(scenario=scenario, expect_workers=1))
+
+
+def test_a_bug_mid_run_keeps_what_was_measured(
+    tmp_path: Path, tiny_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dhakacart_bench import runner as runner_mod
+
+    original_end = runner_mod.LocalEngine.end
+
+    def broken_end(self: runner_mod.LocalEngine) -> None:
+        original_end(self)
+        raise RuntimeError("boom after the load")
+
+    monkeypatch.setattr(runner_mod.LocalEngine, "end", broken_end)
+    reports = tmp_path / "reports"
+    scenario = load_scenario(_probe_scenario(tmp_path))
+    with pytest.raises(RuntimeError, match="boom"):
+        run_scenario(RunConfig(scenario=scenario, host=tiny_target, reports_dir=reports))
+    run = load_run(next(reports.iterdir()))
+    assert run.status == "failed"
+    assert "boom after the load" in run.meta["status_reason"]
+    assert run.summary["total"]["count"] > 0
+
+
+def test_deploy_command_runs_during_the_load(tmp_path: Path, tiny_target: str) -> None:
+    scenario = load_scenario(_probe_scenario(tmp_path))
+    result = run_scenario(
+        RunConfig(
+            scenario=scenario,
+            host=tiny_target,
+            reports_dir=tmp_path / "reports",
+            deploy_command="echo deployed $BENCH_HOST",
+            deploy_at_s=1.0,
+        )
+    )
+    events = result.meta["sidecars"]["events"]
+    text = json.dumps(events)
+    assert "command" in text
+    stdout = list((result.run_dir / "events").glob("*-stdout.txt"))
+    assert stdout and f"deployed {tiny_target}" in stdout[0].read_text()
+
+
+def test_large_runs_get_a_store_built_for_many_connections() -> None:
+    from dhakacart_bench.runner import store_settings
+
+    scenario = load_scenario("flash-sale")
+    small = store_settings(scenario.scaled(500), RunConfig(scenario=scenario))
+    assert (small.worker_class, small.extra_hosts) == ("gthread", ())
+    big = store_settings(scenario.scaled(100_000), RunConfig(scenario=scenario, workers=8))
+    assert big.worker_class == "gevent"
+    assert len(big.extra_hosts) == 7  # one loopback address per local worker
+    assert big.workers * big.worker_connections >= 100_000
+    assert big.workers >= 6  # ~20,000 sockets per store process at most
+
+
+def test_store_listens_on_every_extra_address() -> None:
+    import httpx
+
+    from dhakacart_bench.store import ManagedStore, StoreSettings
+
+    with ManagedStore(StoreSettings(workers=1, extra_hosts=("127.0.0.2", "127.0.0.3"))) as store:
+        assert len(store.urls) == 3
+        for url in store.urls:
+            assert httpx.get(f"{url}/health", timeout=5).json() == {"status": "ok"}

@@ -192,8 +192,7 @@ def baseline_group() -> None:
 
 
 @baseline_group.command("save")
-@click.argument("run_dir", metavar="RUN_DIR")
-@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("args", nargs=-1, required=True, metavar="RUN_DIR... [PATH]")
 @click.option("--force", is_flag=True, help="Save even a run that is not a valid gate input.")
 @click.option(
     "--reports-dir",
@@ -202,20 +201,29 @@ def baseline_group() -> None:
     show_default=True,
     help="Where `latest` looks for run folders.",
 )
-def baseline_save(run_dir: str, path: Path | None, force: bool, reports_dir: Path) -> None:
+def baseline_save(args: Sequence[str], force: bool, reports_dir: Path) -> None:
     """Save RUN_DIR (or `latest`) as the baseline at PATH (default reports/baseline.json).
 
-    Do this deliberately, from a run of the build you accept as the new normal;
-    commit the file (or keep it as a CI artifact) so `bench gate --baseline` can
-    compare later runs of the same scenario with it.
+    PATH is the last argument when it ends in `.json`. Give several run folders of
+    the same scenario to pool them: the gate then also measures how much whole
+    runs differ (the between-run noise of a busy CI host), not only the noise
+    within one run. Do this deliberately, from runs of the build you accept as the
+    new normal; commit the file (or keep it as a CI artifact).
     """
     from dhakacart_bench.baseline import DEFAULT_BASELINE_PATH, save_baseline
     from dhakacart_bench.runfolder import load_run
 
-    run = load_run(resolve_run_dir(run_dir, reports_dir))
-    written = save_baseline(run, path or DEFAULT_BASELINE_PATH, force=force)
+    names = list(args)
+    path = DEFAULT_BASELINE_PATH
+    if names[-1].endswith(".json") and not Path(names[-1]).is_dir():
+        path = Path(names.pop())
+    if not names:
+        raise click.UsageError("give at least one RUN_DIR")
+    runs = [load_run(resolve_run_dir(name, reports_dir)) for name in names]
+    written = save_baseline(runs, path, force=force)
     size_kb = written.stat().st_size / 1024
-    click.echo(f"Saved baseline of {run.scenario_name} run {run.run_id} to {written}")
+    which = runs[0].run_id if len(runs) == 1 else f"{len(runs)} runs"
+    click.echo(f"Saved baseline of {runs[0].scenario_name} ({which}) to {written}")
     click.echo(f"({size_kb:,.0f} KB; commit it, or keep it as a CI artifact)")
 
 

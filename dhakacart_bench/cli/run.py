@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -72,7 +72,9 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--host", help="Target base URL (default: the scenario's, else the bundled store)."
         ),
-        click.option("--users", type=click.IntRange(min=1), help="Peak users (default: scenario's)."),
+        click.option(
+            "--users", type=click.IntRange(min=1), help="Peak users (default: the scenario's)."
+        ),
         click.option(
             "--duration",
             type=DurationType(),
@@ -96,6 +98,15 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--report/--no-report", default=True, show_default=True, help="Render report.html."
         ),
+        click.option(
+            "--deploy-cmd",
+            help="Run this command (your deploy) during the load and measure what users saw.",
+        ),
+        click.option(
+            "--deploy-at",
+            type=DurationType(),
+            help="When --deploy-cmd runs, after the load starts (default: a third of the way).",
+        ),
         click.option("-q", "--quiet", is_flag=True, help="No live progress line."),
         click.option(
             "--progress-every",
@@ -110,7 +121,9 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def execute(*, scenario: str, report: bool, quiet: bool, progress_every: float, **config: Any) -> None:
+def execute(
+    *, scenario: str, report: bool, quiet: bool, progress_every: float, **config: Any
+) -> None:
     """Load the scenario, run it, conclude, print, exit with the verdict's code."""
     # The runner imports locust, which must patch gevent before ssl is imported.
     from dhakacart_bench import runner as runner_mod
@@ -154,6 +167,8 @@ def run(
     database_url: str | None,
     store_workers: int | None,
     report: bool,
+    deploy_cmd: str | None,
+    deploy_at: float | None,
     quiet: bool,
     progress_every: float,
     workers: int,
@@ -177,5 +192,7 @@ def run(
         reports_dir=reports_dir,
         database_url=database_url,
         store_workers=store_workers,
+        deploy_command=deploy_cmd,
+        deploy_at_s=deploy_at,
         workers=workers,
     )

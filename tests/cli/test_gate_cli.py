@@ -229,7 +229,7 @@ def test_baseline_save_default_path_and_refusals(
     monkeypatch.chdir(tmp_path)
     saved = invoke(bench, "baseline", "save", good)
     assert saved.exit_code == 0, saved.output
-    assert "Saved baseline of flash-sale run" in saved.stdout
+    assert f"Saved baseline of flash-sale ({good.name})" in saved.stdout
     assert json.loads(Path("reports/baseline.json").read_text())["run_id"] == good.name
 
     bad = folder(tmp_path / "runs", seed=3, status="interrupted", status_reason="Ctrl-C")

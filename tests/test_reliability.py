@@ -1,0 +1,390 @@
+"""Reliability: the [probe] / [[events]] tables, and real runs against the bundled store.
+
+The slow tests run real gunicorn stores on 127.0.0.1 (bounded: each run is 12-20 s
+of load) and check the claims: a rolling reload drops nothing, a stop/start deploy
+does and fails the verdict, a killed worker is replaced and recovery is measured, a
+non-atomic stock update is caught as overselling.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from dhakacart_bench.errors import ScenarioError
+from dhakacart_bench.scenario import (
+    EventSpec,
+    ProbeSpec,
+    load_scenario,
+    load_scenario_file,
+    scan_scenarios,
+    scenario_from_dict,
+    with_deploy_command,
+)
+from dhakacart_bench.sidecars import build_sidecars
+
+REPO = Path(__file__).resolve().parents[1]
+
+BASE = """\
+locustfile = "shoppers.py"
+
+[[users]]
+class = "Browser"
+
+[[load.stages]]
+duration = "60s"
+users = 10
+"""
+
+
+def write(tmp_path: Path, extra: str) -> Path:
+    path = tmp_path / "rel.toml"
+    path.write_text(BASE + textwrap.dedent(extra), encoding="utf-8")
+    return path
+
+
+def load(tmp_path: Path, extra: str) -> object:
+    return load_scenario_file(write(tmp_path, extra), cwd=REPO)
+
+
+GOOD = """
+[probe]
+interval = "0.5s"
+paths = ["/health", "/api/products/1"]
+timeout = "2s"
+slo_pct = 99.9
+
+[[events]]
+at = "20s"
+action = "deploy"
+strategy = "restart"
+
+[[events]]
+at = "30s"
+action = "command"
+command = "echo deployed"
+timeout = "10s"
+
+[[events]]
+at = "35s"
+action = "kill-worker"
+
+[[events]]
+name = "slow"
+at = "40s"
+action = "faults"
+faults = { latency_ms = { "*" = 200 } }
+for = "5s"
+
+[[events]]
+at = "50s"
+action = "clear-faults"
+
+[[slo]]
+metric = "availability_pct"
+min = 99.9
+
+[[slo]]
+metric = "availability_pct"
+endpoint = "/health"
+min = 99
+
+[[slo]]
+metric = "deploy_failed_requests"
+max = 0
+
+[[slo]]
+metric = "recovery_s"
+max = 10
+
+[[slo]]
+metric = "longest_gap_s"
+max = 2
+"""
+
+
+def test_good_tables_validate_and_round_trip(tmp_path: Path) -> None:
+    s = load_scenario_file(write(tmp_path, GOOD), cwd=REPO)
+    assert s.probe == ProbeSpec(0.5, ("/health", "/api/products/1"), 2.0, 99.9)
+    assert [e.action for e in s.events] == [
+        "deploy",
+        "command",
+        "kill-worker",
+        "faults",
+        "clear-faults",
+    ]
+    assert s.events[0].strategy == "restart"
+    assert s.events[1].timeout_s == 10.0
+    assert s.events[3].faults == {"latency_ms": {"*": 200}}
+    assert s.events[3].for_s == 5.0
+    assert s.events[3].label == "slow"
+    assert s.events[2].label == "kill-worker at 35s"
+    assert s.slos[0].name == "availability_pct >= 99.9"
+    assert scenario_from_dict(s.to_dict()) == s
+    # scaling the run's length moves every event (and a fault's length) proportionally
+    short = s.with_duration(30)
+    assert [e.at_s for e in short.events] == [10.0, 15.0, 17.5, 20.0, 25.0]
+    assert short.events[3].for_s == 2.5
+    assert short.probe == s.probe
+    assert scenario_from_dict(short.to_dict()) == short
+    names = [sidecar.name for sidecar in build_sidecars(s)]
+    assert names == ["probe", "events"]
+
+
+def test_defaults_and_absence(tmp_path: Path) -> None:
+    s = load_scenario_file(write(tmp_path, "[probe]\n"), cwd=REPO)
+    assert s.probe == ProbeSpec()
+    plain = load_scenario_file(write(tmp_path, ""), cwd=REPO)
+    assert plain.probe is None and plain.events == ()
+    assert build_sidecars(plain) == []
+    deploy = load_scenario_file(
+        write(tmp_path, '[[events]]\nat = 5\naction = "deploy"\n'), cwd=REPO
+    )
+    assert deploy.events[0].strategy == "rolling"
+    # an old run.json without the new keys still loads
+    d = plain.to_dict()
+    del d["probe"], d["events"]
+    assert scenario_from_dict(d) == plain
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "words"),
+    [
+        ('[probe]\nintervall = "1s"\n', "probe.intervall", 'did you mean "interval"'),
+        ("[probe]\npaths = []\n", "probe.paths", "non-empty array"),
+        ('[probe]\npaths = ["health"]\n', "probe.paths", 'starting with "/"'),
+        ('[probe]\npaths = ["/a", "/a"]\n', "probe.paths", "each path once"),
+        ("[probe]\ninterval = true\n", "probe.interval", "boolean"),
+        ('[probe]\ntimeout = "0s"\n', "probe.timeout", "longer than zero"),
+        ("[probe]\nslo_pct = 101\n", "probe.slo_pct", "from 0 to 100"),
+        ('[[events]]\nat = "10s"\naction = "reboot"\n', "events[0].action", "one of"),
+        ('[[events]]\naction = "deploy"\n', "events[0].at", "missing required key"),
+        ('[[events]]\nat = "61s"\naction = "deploy"\n', "events[0].at", "within the run"),
+        (
+            '[[events]]\nat = "1s"\naction = "deploy"\nstrategy = "blue"\n',
+            "events[0].strategy",
+            '"rolling" or "restart"',
+        ),
+        (
+            '[[events]]\nat = "1s"\naction = "kill-worker"\nstrategy = "rolling"\n',
+            "events[0].strategy",
+            "does not take",
+        ),
+        (
+            '[[events]]\nat = "1s"\naction = "command"\n',
+            "events[0].command",
+            "missing required key",
+        ),
+        (
+            '[[events]]\nat = "1s"\naction = "command"\ncommand = " "\n',
+            "events[0].command",
+            "shell command",
+        ),
+        ('[[events]]\nat = "1s"\naction = "faults"\n', "events[0].faults", "non-empty table"),
+        (
+            '[[events]]\nat = "50s"\naction = "faults"\nfaults = {error_rate = 0.5}\nfor = "20s"\n',
+            "events[0].for",
+            "within the run",
+        ),
+        ('[[events]]\nat = "1s"\naction = "deploy"\nwhen = 3\n', "events[0].when", "unknown key"),
+        (
+            'host = "http://127.0.0.1:9"\n[[events]]\nat = "1s"\naction = "kill-worker"\n',
+            "events[0].action",
+            "needs the bundled store",
+        ),
+        (
+            '[[slo]]\nmetric = "availability_pct"\nmin = 99\n',
+            "slo[0].metric",
+            "add a [probe] table",
+        ),
+        ('[probe]\n[[slo]]\nmetric = "availability_pct"\nmax = 99\n', "slo[0].max", "use min"),
+        (
+            '[probe]\n[[slo]]\nmetric = "availability_pct"\nmin = 101\n',
+            "slo[0].min",
+            "from 0 to 100",
+        ),
+        (
+            '[probe]\n[[slo]]\nmetric = "availability_pct"\nendpoint = "/x"\nmin = 99\n',
+            "slo[0].endpoint",
+            "probe paths",
+        ),
+        ('[[slo]]\nmetric = "recovery_s"\nmin = 1\n', "slo[0].min", "use max"),
+        ('[[slo]]\nmetric = "deploy_failed_requests"\n', "slo[0].max", "number of requests"),
+        (
+            '[[slo]]\nmetric = "recovery_s"\nendpoint = "*"\nmax = 3\n',
+            "slo[0].endpoint",
+            "no endpoint",
+        ),
+    ],
+)
+def test_bad_tables_name_file_key_and_expectation(
+    tmp_path: Path, extra: str, key: str, words: str
+) -> None:
+    # host must come before the tables in TOML: put a top-level host line first
+    if extra.startswith("host"):
+        head, _, rest = extra.partition("\n")
+        path = tmp_path / "rel.toml"
+        path.write_text(head + "\n" + BASE + rest, encoding="utf-8")
+    else:
+        path = write(tmp_path, extra)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario_file(path, cwd=REPO)
+    text = str(info.value)
+    assert str(path) in text
+    assert f"[{key}]" in text
+    assert words in text
+
+
+def test_with_deploy_command_adds_a_command_event() -> None:
+    s = load_scenario("smoke", cwd=REPO)
+    out = with_deploy_command(s, "./deploy.sh", 5.0)
+    assert out.events[-1] == EventSpec(
+        at_s=5.0, action="command", name="deploy command", command="./deploy.sh", timeout_s=120.0
+    )
+    assert scenario_from_dict(out.to_dict()) == out
+    with pytest.raises(ScenarioError, match="within the run"):
+        with_deploy_command(s, "./deploy.sh", 16)
+    with pytest.raises(ScenarioError, match="empty"):
+        with_deploy_command(s, "  ", 1)
+
+
+def test_bundled_scenarios_still_validate() -> None:
+    entries = scan_scenarios(cwd=REPO)
+    assert all(e.ok for e in entries), [e.error for e in entries if not e.ok]
+    names = {e.name for e in entries}
+    assert {"deploy-check", "faults", "flash-sale", "smoke"} <= names
+    deploy = load_scenario("deploy-check", cwd=REPO)
+    assert deploy.load.duration_s <= 90 and deploy.probe is not None
+    assert deploy.events[0].action == "deploy" and deploy.events[0].strategy == "rolling"
+    faults = load_scenario("faults", cwd=REPO)
+    assert faults.load.duration_s <= 90
+    assert {e.action for e in faults.events} == {"kill-worker", "faults"}
+
+
+# ---------------------------------------------------------------- real runs (127.0.0.1)
+
+
+def _run(tmp_path: Path, scenario: object, duration_s: float, **kw: object) -> object:
+    from dhakacart_bench.runner import RunConfig, run_scenario
+
+    return run_scenario(
+        RunConfig(
+            scenario=scenario,  # type: ignore[arg-type]
+            duration_s=duration_s,
+            reports_dir=tmp_path / "reports",
+            **kw,  # type: ignore[arg-type]
+        )
+    )
+
+
+def _deploy(strategy: str) -> object:
+    s = load_scenario("deploy-check", cwd=REPO)
+    return dataclasses.replace(s, events=(dataclasses.replace(s.events[0], strategy=strategy),))
+
+
+@pytest.mark.slow
+def test_rolling_reload_under_load_drops_nothing(tmp_path: Path) -> None:
+    from dhakacart_bench.availability import load_reliability
+    from dhakacart_bench.outcome import conclude
+    from dhakacart_bench.runfolder import load_run
+
+    result = _run(tmp_path, _deploy("rolling"), 12)
+    run_dir = result.run_dir  # type: ignore[attr-defined]
+    event = result.meta["sidecars"]["events"]["events"][0]  # type: ignore[attr-defined]
+    assert event["ok"], event
+    assert set(event["detail"]["old_workers"]).isdisjoint(event["detail"]["new_workers"])
+    run = load_run(run_dir)
+    rel = load_reliability(run)
+    (window,) = rel.deploys
+    assert window.probe_checks > 0 and window.locust_requests > 0
+    assert window.failed_requests == 0, window
+    assert run.summary["total"]["failures"] == 0
+    assert rel.checks is not None and all(c.ok for c in rel.checks)
+    outcome = conclude(run_dir, render=True)
+    assert outcome.verdict == "PASS", outcome.reasons
+    assert outcome.exit_code == 0
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert 'id="reliability"' in html and "100% available" in html
+
+
+@pytest.mark.slow
+def test_stop_start_deploy_fails_requests_and_the_verdict(tmp_path: Path) -> None:
+    from dhakacart_bench.analysis import evaluate_slos
+    from dhakacart_bench.availability import load_reliability
+    from dhakacart_bench.outcome import conclude
+    from dhakacart_bench.runfolder import load_run
+
+    result = _run(tmp_path, _deploy("restart"), 12)
+    run_dir = result.run_dir  # type: ignore[attr-defined]
+    run = load_run(run_dir)
+    rel = load_reliability(run)
+    (window,) = rel.deploys
+    assert window.probe_failed > 0
+    assert set(window.probe_by_kind) <= {"refused", "reset", "timeout"}
+    assert window.failed_requests > 0
+    assert window.longest_gap_s is not None and window.longest_gap_s >= 0.5
+    by_metric = {r.metric: r for r in evaluate_slos(run)}
+    assert by_metric["deploy_failed_requests"].passed is False
+    assert by_metric["availability_pct"].passed is False
+    outcome = conclude(run_dir, render=False)
+    assert outcome.verdict == "FAIL"
+    assert outcome.exit_code == 1
+
+
+@pytest.mark.slow
+def test_killed_worker_is_replaced_and_recovery_is_measured(tmp_path: Path) -> None:
+    from dhakacart_bench.analysis import evaluate_slos
+    from dhakacart_bench.availability import load_reliability
+    from dhakacart_bench.runfolder import load_run
+
+    base = load_scenario("faults", cwd=REPO)
+    scenario = dataclasses.replace(
+        base,
+        events=(EventSpec(at_s=30.0, action="kill-worker"),),  # 6 s into a 12 s run
+        slos=tuple(s for s in base.slos if s.metric in ("recovery_s", "invariants")),
+    )
+    result = _run(tmp_path, scenario, 12)
+    event = result.meta["sidecars"]["events"]["events"][0]  # type: ignore[attr-defined]
+    assert event["ok"], event
+    assert event["detail"]["killed_pid"] not in event["detail"]["new_workers"]
+    assert len(event["detail"]["new_workers"]) == 1
+    assert 0 <= event["detail"]["replaced_after_s"] < 10
+    run = load_run(result.run_dir)  # type: ignore[attr-defined]
+    (rec,) = load_reliability(run).recoveries
+    assert rec.recovered, rec
+    assert rec.recovery_s is not None and 0 <= rec.recovery_s <= 5
+    (slo,) = [r for r in evaluate_slos(run) if r.metric == "recovery_s"]
+    assert slo.measured == rec.recovery_s and slo.passed is True
+
+
+@pytest.mark.slow
+def test_non_atomic_stock_update_is_caught_as_overselling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dhakacart_bench.outcome import conclude
+
+    # the test-only broken build; the store process inherits the variable
+    monkeypatch.setenv("STORE_UNSAFE_STOCK", "1")
+    scenario = load_scenario("flash-sale", cwd=REPO)
+    result = _run(tmp_path, scenario, 20, users=200)
+    invariants = result.meta["invariants"]  # type: ignore[attr-defined]
+    assert invariants["checked"] and invariants["ok"] is False
+    assert any("oversold" in p or "accounting" in p for p in invariants["problems"])
+    outcome = conclude(result.run_dir, render=False)  # type: ignore[attr-defined]
+    assert outcome.verdict == "FAIL"
+    assert outcome.exit_code == 1
+
+
+def test_unsafe_stock_is_refused_in_production() -> None:
+    from target_app.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="test-only"):
+        load_config(
+            None,
+            {"STORE_ENV": "production", "STORE_SECRET_KEY": "x", "STORE_UNSAFE_STOCK": "1"},
+        )
+    assert load_config(None, {"STORE_ENV": "bench"})["UNSAFE_STOCK"] is False
+    assert load_config(None, {"STORE_ENV": "bench", "STORE_UNSAFE_STOCK": "1"})["UNSAFE_STOCK"]
