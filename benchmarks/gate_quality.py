@@ -120,7 +120,9 @@ def analyse_pooled(record: dict[str, Any], sizes: list[int]) -> dict[str, Any]:
     """Gate every run against baselines pooled from ``k`` consecutive identical runs.
 
     A baseline never includes the run it gates. False alarms: identical runs;
-    detection: injected runs, per level.
+    detection: injected runs, per level. ``confirmed_by_a_rerun`` counts pairs of
+    consecutive runs (of one kind) that both fail: the rate if a failure had to
+    reproduce on a re-run before it fails the deploy.
     """
     from dhakacart_bench.baseline import baseline_from_runs
     from dhakacart_bench.gate import evaluate_gate
@@ -128,26 +130,38 @@ def analyse_pooled(record: dict[str, Any], sizes: list[int]) -> dict[str, Any]:
 
     runs = [r for r in record["runs"] if r["kind"] != "warmup"]
     nulls = [r for r in runs if r["kind"] in ("baseline", "null")]
-    injected = [r for r in runs if r["kind"] == "inject"]
     loaded = {r["dir"]: load_run(r["dir"]) for r in runs}
     out: dict[str, Any] = {}
     for k in sizes:
         groups = [nulls[i : i + k] for i in range(0, len(nulls) - k + 1, max(1, k // 2))]
         outcomes: dict[str, list[Any]] = {}
+        confirmed: dict[str, list[int]] = {}  # label -> [both of two consecutive failed, pairs]
         for group in groups:
             base = baseline_from_runs([loaded[r["dir"]] for r in group])
             members = {r["dir"] for r in group}
+            failed: dict[str, list[bool]] = {}
             for r in runs:
                 if r["dir"] in members:
                     continue
                 label = "null" if r in nulls else f"inject_{round(r['level'] * 100)}"
                 result = evaluate_gate(loaded[r["dir"]], baseline=base, endpoints=["*", ENDPOINT])
                 outcomes.setdefault(label, []).append(result)
+                failed.setdefault(label, []).append(
+                    regression_rule(result, ENDPOINT).passed is False
+                )
+            for label, flags in failed.items():
+                tally = confirmed.setdefault(label, [0, 0])
+                tally[0] += sum(a and b for a, b in itertools.pairwise(flags))
+                tally[1] += max(0, len(flags) - 1)
         out[f"baseline_of_{k}_runs"] = {
-            label: summarise(results, ENDPOINT) for label, results in sorted(outcomes.items())
+            label: {
+                **summarise(results, ENDPOINT),
+                "confirmed_by_a_rerun": confirmed[label][0],
+                "consecutive_pairs": confirmed[label][1],
+            }
+            for label, results in sorted(outcomes.items())
         }
         print(f"k={k}: " + json.dumps(out[f"baseline_of_{k}_runs"]), flush=True)
-    del injected
     return out
 
 

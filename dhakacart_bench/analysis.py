@@ -366,13 +366,17 @@ def evaluate_verdict(run: Run, slos: Iterable[SloResult] | None = None) -> Verdi
             run.status, f"ended as {run.status!r}"
         )
         doubts.append(f"The run {state} ({why}): it covers only part of the plan.")
+    distrust = []  # doubts that make the measured numbers themselves untrustworthy
     gen = meta.get("generator") or {}
     if gen.get("saturated"):
-        doubts.append(
+        distrust.append(
             "The load generator was saturated ("
             + str(gen.get("reason") or "CPU or event-loop lag too high")
             + "): its latencies measure the load generator, not the store."
         )
+    machine = meta.get("machine") or {}
+    if machine.get("busy"):
+        distrust.append(f"The machine was busy with other work: {machine.get('reason')}.")
     notes = []
     for loss in (meta.get("workers") or {}).get("lost") or []:
         restored = loss.get("restored_after_s")
@@ -385,14 +389,14 @@ def evaluate_verdict(run: Run, slos: Iterable[SloResult] | None = None) -> Verdi
     gate = (meta.get("scenario") or {}).get("gate") or {}
     minimum = int(gate.get("min_requests") or DEFAULT_MIN_REQUESTS)
     if total < minimum:
-        doubts.append(
+        distrust.append(
             f"Only {total:,} requests were measured; a verdict needs at least {minimum:,}."
         )
+    doubts = [*doubts, *distrust]
     slo_reasons = [f"{r.name}: {r.reason}." for r in failed]
     if inv_ok is False:
         return Verdict(FAIL, (f"Business invariants {inv_words}.", *slo_reasons, *doubts), results)
-    trusted = not any("saturated" in d or "Only " in d for d in doubts)
-    if failed and trusted:
+    if failed and not distrust:
         return Verdict(FAIL, (*slo_reasons, *doubts), results)
     if doubts or unchecked:
         unsure = [f"{r.name}: could not be checked — {r.reason}." for r in unchecked]

@@ -92,12 +92,11 @@ class WorkerShipper:
     """Packs a worker's measurements for the master: windows, errors, samples."""
 
     recorder: Recorder
-    samples: list[tuple[int, float, float]] = field(default_factory=list)  # (epoch s, cpu, lag)
-    users: list[tuple[int, int]] = field(default_factory=list)
+    # (epoch second, CPU %, loop lag ms, users running)
+    samples: list[tuple[int, float, float, int]] = field(default_factory=list)
 
     def sample(self, now: float, cpu: float, lag: float, users: int) -> None:
-        self.samples.append((int(now), cpu, lag))
-        self.users.append((int(now), users))
+        self.samples.append((int(now), cpu, lag, users))
 
     def payload(self, now: float, *, final: bool) -> dict[str, Any]:
         if final:
@@ -105,7 +104,6 @@ class WorkerShipper:
         else:
             windows = self.recorder.close_windows(now)
         samples, self.samples = self.samples, []
-        self.users = []
         return {
             "windows": [w.to_dict() for w in windows],
             "errors": self.recorder.drain_errors(),
@@ -266,9 +264,10 @@ class MasterCoordinator:
         self.refused: list[str] = []
         self.finals: set[str] = set()
         self.arrivals: list[dict[str, Any]] = []
-        self.samples: dict[str, list[tuple[int, float, float]]] = {}
+        self.samples: dict[str, list[tuple[int, float, float, int]]] = {}
         self.seen: dict[str, int] = {}  # worker id → second it first reported
         self.lost: dict[str, dict[str, Any]] = {}
+        self.held: dict[str, int] = {}  # worker id → users it ran at the last look
         runner.register_message(MSG_SCENARIO, self._on_scenario_request)
         runner.register_message(MSG_FINAL, self._on_final)
         locust.events.worker_report.add_listener(self._on_report)
@@ -296,7 +295,7 @@ class MasterCoordinator:
         windows = [WindowData.from_dict(w) for w in payload.get("windows", [])]
         self.recorder.ingest(windows, payload.get("errors", []))
         self.samples.setdefault(client_id, []).extend(
-            (int(s), float(c), float(lag)) for s, c, lag in payload.get("samples", [])
+            (int(s), float(c), float(lag), int(u)) for s, c, lag, u in payload.get("samples", [])
         )
 
     def _on_report(self, client_id: str, data: dict[str, Any]) -> None:
@@ -332,11 +331,14 @@ class MasterCoordinator:
         present = {}
         for client in self.runner.clients.values():
             present[client.id] = client
-            if client.state == STATE_MISSING and client.id not in self.lost:
+            if client.state != STATE_MISSING:
+                # Locust empties a missing worker's counts: remember them while it lives
+                self.held[client.id] = int(sum(client.user_classes_count.values()))
+            elif client.id not in self.lost:
                 self.lost[client.id] = {
                     "worker": client.id,
                     "lost_at_s": second,
-                    "users_held": int(sum(client.user_classes_count.values())),
+                    "users_held": self.held.get(client.id),
                     "how": "missed heartbeats",
                 }
         for worker in self.seen:
@@ -344,7 +346,7 @@ class MasterCoordinator:
                 self.lost[worker] = {
                     "worker": worker,
                     "lost_at_s": second,
-                    "users_held": None,
+                    "users_held": self.held.get(worker),
                     "how": "disconnected",
                 }
 
@@ -360,7 +362,7 @@ class MasterCoordinator:
         """Judge the busiest worker each second; keep each worker's own verdict too."""
         by_second: dict[int, tuple[float, float]] = {}
         for samples in self.samples.values():
-            for second, cpu, lag in samples:
+            for second, cpu, lag, _ in samples:
                 old = by_second.get(second, (0.0, 0.0))
                 by_second[second] = (max(old[0], cpu), max(old[1], lag))
         overall = assess(
@@ -371,7 +373,7 @@ class MasterCoordinator:
         overall["workers"] = {
             worker: {
                 k: v
-                for k, v in assess([(c, lag) for _, c, lag in samples]).items()
+                for k, v in assess([(c, lag) for _, c, lag, _ in samples]).items()
                 if k in ("cpu_pct_p50", "cpu_pct_max", "lag_ms_p99", "saturated")
             }
             for worker, samples in sorted(self.samples.items())
@@ -382,11 +384,32 @@ class MasterCoordinator:
         """Per run-second (max CPU, max lag) over the workers, for the time series."""
         out: dict[int, tuple[float, float]] = {}
         for samples in self.samples.values():
-            for epoch_second, cpu, lag in samples:
+            for epoch_second, cpu, lag, _ in samples:
                 second = epoch_second - int(self.run_start)
                 old = out.get(second, (0.0, 0.0))
                 out[second] = (max(old[0], cpu), max(old[1], lag))
         return out
+
+    def users_by_second(self) -> dict[int, int]:
+        """Users actually running, per run-second: the sum of what each worker reported.
+
+        Locust's master keeps its own tally from spawn messages and heartbeats; on a
+        busy machine, where workers miss heartbeats and come back, it over-counts.
+        The workers' own counts are the truth. A worker counts from its first to its
+        last sample (a lost worker stops counting when it stopped reporting).
+        """
+        total: dict[int, int] = {}
+        for samples in self.samples.values():
+            last: dict[int, int] = {}
+            for epoch_second, _, _, users in samples:
+                last[epoch_second - int(self.run_start)] = users
+            if not last:
+                continue
+            current = 0
+            for second in range(min(last), max(last) + 1):
+                current = last.get(second, current)
+                total[second] = total.get(second, 0) + current
+        return total
 
     def section(self) -> dict[str, Any]:
         return {
@@ -398,15 +421,6 @@ class MasterCoordinator:
 
     def arrival_section(self) -> dict[str, Any] | None:
         return arrival_stats(*self.arrivals).to_dict() if self.arrivals else None
-
-
-def _default_parsed_options() -> Any:
-    """Locust's own defaults, with rebalancing on: a lost worker's users move to the rest."""
-    from locust import argument_parser
-
-    parser = argument_parser.get_empty_argument_parser()
-    argument_parser.setup_parser_arguments(parser)
-    return parser.parse_args(args=["--enable-rebalancing"])
 
 
 class MasterEngine:
@@ -435,8 +449,11 @@ class MasterEngine:
             events=locust.events,
             host=host,
             stop_timeout=config.stop_timeout_s,
-            parsed_options=_default_parsed_options(),
         )
+        # No --enable-rebalancing: on a busy generator a worker misses heartbeats
+        # without dying, and rebalancing would then run its users twice. A worker
+        # that is really gone has its users moved by Locust after its dead-worker
+        # interval (60 s); judge_losses() records whether that happened in time.
         self.runner = env.create_master_runner(
             master_bind_host=config.master_bind, master_bind_port=config.master_port
         )
@@ -519,6 +536,8 @@ class MasterEngine:
         run_start = self.coordinator.run_start
         for second, (cpu, lag) in sorted(self.coordinator.generator_samples().items()):
             self.recorder.set_generator_sample(cpu, lag, run_start + second + 0.5)
+        for second, users in sorted(self.coordinator.users_by_second().items()):
+            self.recorder.set_users(users, run_start + second + 0.5)
 
     def close(self) -> None:
         import shutil
@@ -564,8 +583,7 @@ def judge_losses(
         restored_after = None
         for second in range(start, start + RESTORE_WINDOW_S + 1):
             target = target_at(load, second)
-            if target is None:  # the shape had ended: nothing left to restore
-                restored_after = second - start
+            if target is None:  # the run ended with the load still missing
                 break
             if users_by_second.get(second, 0) >= RESTORED_FRACTION * target[0]:
                 restored_after = second - start

@@ -275,7 +275,9 @@ def _validity_rule(run: Run, verdict: Verdict) -> RuleResult:
 def _slo_rule(slo: SloResult) -> RuleResult:
     allowed = slo.target_max if slo.target_max is not None else slo.target_min
     if slo.passed is None:
-        decision, message = "not checked", f"not checked: {slo.reason}"
+        reason = slo.reason
+        message = reason if reason.startswith("not checked") else f"not checked: {reason}"
+        decision = "not checked"
     elif slo.passed:
         decision, message = "met", slo.reason
     elif slo.metric == "invariants":
@@ -639,6 +641,13 @@ _ICON = {PASSED: "✅", FAILED: "❌", SKIPPED: "⏭️", ERROR: "⛔"}
 _DECISION_ICON = {PASS: "✅", FAIL: "❌", INVALID: "⛔"}
 
 
+def decision_text(rule: RuleResult) -> str:
+    """``decision: message``, without repeating a decision the message starts with."""
+    if rule.message.startswith(rule.decision):
+        return rule.message
+    return f"{rule.decision}: {rule.message}"
+
+
 def _endpoint_label(endpoint: str) -> str:
     return "all endpoints" if endpoint == TOTAL else endpoint
 
@@ -685,7 +694,7 @@ def render_markdown(result: GateResult) -> str:
         out.append(
             f"| {_ICON[rule.status]} | {_md(rule.name)} | {_md(_endpoint_label(rule.endpoint))}"
             f" | {_md(rule.measured_text)} | {_md(rule.allowed_text)}"
-            f" | {_md(rule.decision)}: {_md(rule.message)} |"
+            f" | {_md(decision_text(rule))} |"
         )
     out += ["", f"**Verdict:** {_md(result.verdict_line)}"]
     if result.warnings:
@@ -725,6 +734,7 @@ def gate_context(result: GateResult) -> dict[str, Any]:
                 "status": r.status,
                 "decision": r.decision,
                 "message": r.message,
+                "decision_text": decision_text(r),
                 "interval": r.regression.interval_text if r.regression else None,
             }
             for r in result.rules

@@ -139,3 +139,93 @@ class GeneratorMonitor:
         self._max_lag_s = 0.0
         self.samples.append((cpu, lag_ms))
         return cpu, lag_ms
+
+
+#: Other processes using at least this many cores in a second make it a busy second.
+DEFAULT_FOREIGN_CORES = 0.5
+#: The host is flagged busy when this fraction of the run's seconds were busy (and >= 3).
+DEFAULT_BUSY_FRACTION = 0.20
+
+
+class HostMonitor:
+    """How much CPU *other* processes used while we ran: the noisy-neighbour check.
+
+    A shared CI runner or laptop shifts whole runs' latencies; statistics within
+    one run cannot see it. Each second this compares the machine's busy CPU time
+    with that of our own process tree (this process, the bundled store, local
+    workers): the difference is somebody else's. Run it at the root of the tree
+    only (the runner's process), never in a worker.
+    """
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self._root = psutil.Process()
+        self._last_busy = self._busy()
+        self._last_tree = self._tree_times()
+        self._last_time = time.monotonic()
+        self.samples: list[float] = []  # foreign cores, one per sample
+
+    def _busy(self) -> float:
+        times = self._psutil.cpu_times()
+        idle = times.idle + getattr(times, "iowait", 0.0)
+        return float(sum(times) - idle)
+
+    def _tree_times(self) -> dict[int, float]:
+        out = {}
+        try:
+            processes = [self._root, *self._root.children(recursive=True)]
+        except self._psutil.Error:
+            processes = [self._root]
+        for proc in processes:
+            try:
+                times = proc.cpu_times()
+            except self._psutil.Error:
+                continue
+            out[proc.pid] = times.user + times.system
+        return out
+
+    def sample(self) -> float:
+        """Cores used by other processes since the last sample."""
+        now = time.monotonic()
+        busy, tree = self._busy(), self._tree_times()
+        ours = sum(cpu - self._last_tree.get(pid, 0.0) for pid, cpu in tree.items())
+        elapsed = max(now - self._last_time, 1e-3)
+        foreign = max(0.0, (busy - self._last_busy) - max(ours, 0.0)) / elapsed
+        self._last_busy, self._last_tree, self._last_time = busy, tree, now
+        self.samples.append(round(foreign, 3))
+        return foreign
+
+
+def assess_host(
+    samples: Sequence[float],
+    *,
+    cores: float = DEFAULT_FOREIGN_CORES,
+    fraction: float = DEFAULT_BUSY_FRACTION,
+    min_seconds: int = DEFAULT_MIN_SATURATED_S,
+    warmup_s: int = DEFAULT_WARMUP_S,
+) -> dict[str, Any]:
+    """The ``host`` section of run.json: was the machine shared with something busy?"""
+    judged = list(samples[warmup_s:]) or list(samples)
+    busy_seconds = sum(1 for s in judged if s >= cores)
+    observed = len(judged)
+    busy = observed > 0 and busy_seconds >= min_seconds and busy_seconds / observed >= fraction
+    mean = sum(judged) / observed if observed else 0.0
+    reason = None
+    if busy:
+        reason = (
+            f"other processes on this machine used {mean:.1f} CPU cores on average"
+            f" (at least {cores:g} in {busy_seconds} of {observed} s): the run shared the"
+            " machine, so its latencies are not comparable with a quiet run — re-run"
+        )
+    return {
+        "foreign_cores_mean": round(mean, 3),
+        "foreign_cores_p50": _percentile(judged, 50),
+        "foreign_cores_max": round(max(judged), 3) if judged else 0.0,
+        "busy_seconds": busy_seconds,
+        "observed_seconds": observed,
+        "busy": busy,
+        "reason": reason,
+        "thresholds": {"cores": cores, "fraction": fraction, "min_seconds": min_seconds},
+    }

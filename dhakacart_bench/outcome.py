@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dhakacart_bench.errors import EXIT_FAILED, EXIT_OK, EXIT_RUN_ERROR
 
@@ -24,6 +25,7 @@ class Outcome:
     reasons: tuple[str, ...]
     exit_code: int
     report: Path | None
+    gate: Any = None  # a dhakacart_bench.gate.GateResult when the gate was asked for
 
     def describe(self) -> str:
         lines = [f"Verdict: {self.verdict}"]
@@ -34,8 +36,21 @@ class Outcome:
         return "\n".join(lines)
 
 
-def conclude(run_dir: Path, *, render: bool = True, baseline: Path | None = None) -> Outcome:
-    """Judge the run in ``run_dir``, record the verdict in run.json, render the report."""
+def conclude(
+    run_dir: Path,
+    *,
+    render: bool = True,
+    baseline: Path | None = None,
+    gate: bool = False,
+    gate_baseline: Any = None,
+) -> Outcome:
+    """Judge the run in ``run_dir``, record the verdict in run.json, render the report.
+
+    ``baseline`` is a run folder to compare with in the report. With ``gate``, the
+    CI gate's rules are evaluated too (against ``gate_baseline``, a loaded
+    :class:`~dhakacart_bench.baseline.Baseline`, for the regression rules); the
+    report then has a gate section and the exit code is the gate's.
+    """
     from dhakacart_bench.analysis import evaluate_verdict
     from dhakacart_bench.runfolder import load_run, write_run_json
 
@@ -50,16 +65,24 @@ def conclude(run_dir: Path, *, render: bool = True, baseline: Path | None = None
             "exit_code": exit_code,
         },
     )
+    run = load_run(run_dir)
+    gate_result = None
+    if gate:
+        from dhakacart_bench.gate import evaluate_gate
+
+        gate_result = evaluate_gate(run, baseline=gate_baseline)
+        exit_code = gate_result.exit_code
     report = None
     if render:
         from dhakacart_bench.report import render_report
 
-        run = load_run(run_dir)
-        report = render_report(run, baseline=load_run(baseline) if baseline else None)
+        compare_with = load_run(baseline) if baseline is not None and baseline.is_dir() else None
+        report = render_report(run, baseline=compare_with, gate=gate_result)
     return Outcome(
         run_dir=run.path,
         verdict=verdict.status,
         reasons=verdict.reasons,
         exit_code=exit_code,
         report=report,
+        gate=gate_result,
     )

@@ -302,9 +302,19 @@ def _write_atomic(out: Path, text: str) -> Path:
     return out
 
 
-def render_report(run: Run, *, baseline: Run | None = None, out: Path | None = None) -> Path:
-    """Write the run's report (default ``<run>/report.html``, atomically); return its path."""
+def render_report(
+    run: Run, *, baseline: Run | None = None, out: Path | None = None, gate: Any = None
+) -> Path:
+    """Write the run's report (default ``<run>/report.html``, atomically); return its path.
+
+    ``gate`` is a :class:`~dhakacart_bench.gate.GateResult` to show as the report's
+    gate section (each rule, measured, allowed, pass/fail, baseline deltas).
+    """
     ctx = build_context(run, baseline=baseline)
+    if gate is not None:
+        from dhakacart_bench.gate import gate_context
+
+        ctx["gate"] = gate_context(gate)
     html = _env().get_template("report.html").render(**ctx)
     return _write_atomic(Path(out) if out else run.path / REPORT_NAME, html)
 

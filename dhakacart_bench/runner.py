@@ -39,7 +39,7 @@ from locust.env import Environment
 from dhakacart_bench import __version__
 from dhakacart_bench.arrivals import ArrivalGate, open_model_class
 from dhakacart_bench.errors import Interrupted, ScenarioError, TargetUnreachable, UsageError
-from dhakacart_bench.genhealth import GeneratorMonitor, assess
+from dhakacart_bench.genhealth import GeneratorMonitor, HostMonitor, assess, assess_host
 from dhakacart_bench.metrics import LiveStats, Recorder
 from dhakacart_bench.runfolder import new_run_dir, write_measurements, write_run_json
 from dhakacart_bench.scenario import Scenario
@@ -172,6 +172,8 @@ def load_user_classes(scenario: Scenario) -> list[type[locust.User]]:
         }
         if spec_.fixed_count is not None:
             attrs["fixed_count"] = spec_.fixed_count
+        if spec_.think_time is not None:
+            attrs["wait_time"] = locust.between(*spec_.think_time)
         classes.append(type(cls.__name__, (cls,), attrs))
     return classes
 
@@ -454,6 +456,7 @@ def _measure(
             started_at = datetime.fromtimestamp(run_start, UTC)
             run_dir = new_run_dir(config.reports_dir, scenario.name, started_at)
             recorder = Recorder(run_start=run_start)
+            host_monitor = HostMonitor()
 
             def tick() -> None:
                 while True:
@@ -461,6 +464,7 @@ def _measure(
                     now = time.time()
                     recorder.set_users(runner.user_count, now)
                     engine.tick(now)
+                    host_monitor.sample()
                     recorder.close_windows(now)
                     if progress is not None:
                         progress(
@@ -536,6 +540,7 @@ def _measure(
             "reference_peak": load.reference_users,
         },
         **sections,
+        "machine": assess_host(host_monitor.samples),
         "invariants": invariants,
         "errors_overflow": measurements.errors_overflow,
         "sidecars": sidecar_sections,

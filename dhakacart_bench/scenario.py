@@ -109,11 +109,20 @@ _IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 @dataclass(frozen=True)
 class UserSpec:
-    """One Locust user class and its share: ``weight``, or a ``fixed_count`` of users."""
+    """One Locust user class and its share: ``weight``, or a ``fixed_count`` of users.
+
+    ``think_time`` (min, max seconds) replaces the class's own ``wait_time`` with
+    ``between(min, max)`` — e.g. a short, busy CI smoke from the same shoppers.
+    """
 
     class_name: str
     weight: int = 1
     fixed_count: int | None = None
+    think_time: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.think_time is not None and not isinstance(self.think_time, tuple):
+            object.__setattr__(self, "think_time", tuple(self.think_time))
 
 
 @dataclass(frozen=True)
@@ -621,7 +630,7 @@ _TOP_KEYS = (
     "probe",
     "events",
 )
-_USER_KEYS = ("class", "weight", "fixed_count")
+_USER_KEYS = ("class", "weight", "fixed_count", "think_time")
 _STORE_KEYS = (
     "products",
     "deal_stock",
@@ -750,9 +759,26 @@ def _parse_users(top: _Table, locustfile: Path) -> tuple[UserSpec, ...]:
                 class_name=class_name,
                 weight=item.integer("weight", 1),
                 fixed_count=item.integer("fixed_count", None),
+                think_time=_parse_think_time(item),
             )
         )
     return tuple(specs)
+
+
+def _parse_think_time(item: _Table) -> tuple[float, float] | None:
+    if not item.has("think_time"):
+        return None
+    value = item.data["think_time"]
+    expected = 'two durations [min, max], e.g. ["0.2s", "1s"] or [0.2, 1]'
+    if not isinstance(value, list) or len(value) != 2:
+        item.fail("think_time", f"expected {expected}, got {_show(value)}")
+    try:
+        low, high = (parse_duration(v) for v in value)
+    except ValueError as exc:
+        item.fail("think_time", str(exc))
+    if low > high:
+        item.fail("think_time", f"expected min <= max, got {_show(value)}")
+    return (low, high)
 
 
 def _parse_host(top: _Table) -> str | None:

@@ -42,6 +42,21 @@ def _error_code(response: Any) -> str:
     return str(body.get("error", "")) if body else ""
 
 
+def wrong_status(response: Any, expected: int) -> None:
+    """Fail ``response`` for its status; a connection error (status 0) keeps its exception.
+
+    Keeping the exception lets the report tell a timeout from a refused or reset
+    connection instead of one opaque "got 0".
+    """
+    error = getattr(response, "error", None)
+    if response.status_code == 0 and isinstance(error, Exception):
+        response.failure(error)
+    else:
+        response.failure(
+            f"expected {expected}, got {response.status_code} {_error_code(response)}".strip()
+        )
+
+
 class Shopper(FastHttpUser):
     """Common behaviour: browse the catalogue the way a person does."""
 
@@ -67,7 +82,7 @@ class Shopper(FastHttpUser):
         with self.client.get(url, name="/api/products", catch_response=True) as resp:
             body = _json(resp)
             if resp.status_code != 200:
-                resp.failure(f"expected 200, got {resp.status_code} {_error_code(resp)}".strip())
+                wrong_status(resp, 200)
             elif body is None or not isinstance(body.get("items"), list):
                 resp.failure("product list without items")
             else:
@@ -88,7 +103,7 @@ class Shopper(FastHttpUser):
         ) as resp:
             body = _json(resp)
             if resp.status_code != 200:
-                resp.failure(f"expected 200, got {resp.status_code} {_error_code(resp)}".strip())
+                wrong_status(resp, 200)
             elif body is None or body.get("id") != product_id:
                 resp.failure("product page for another product")
 
@@ -98,7 +113,7 @@ class Shopper(FastHttpUser):
             f"/api/products/search?q={term}", name="/api/products/search", catch_response=True
         ) as resp:
             if resp.status_code != 200:
-                resp.failure(f"expected 200, got {resp.status_code} {_error_code(resp)}".strip())
+                wrong_status(resp, 200)
             elif not isinstance((_json(resp) or {}).get("items"), list):
                 resp.failure("search answer without items")
 
@@ -144,7 +159,7 @@ class SignedInShopper(Shopper):
         ) as resp:
             body = _json(resp)
             if resp.status_code != 201:
-                resp.failure(f"expected 201, got {resp.status_code} {_error_code(resp)}".strip())
+                wrong_status(resp, 201)
             elif not body or not body.get("token"):
                 resp.failure("registration without a token")
             else:
@@ -168,7 +183,7 @@ class SignedInShopper(Shopper):
             catch_response=True,
         ) as resp:
             if resp.status_code != 201:
-                resp.failure(f"expected 201, got {resp.status_code} {_error_code(resp)}".strip())
+                wrong_status(resp, 201)
                 return False
             if not isinstance((_json(resp) or {}).get("items"), list):
                 resp.failure("cart answer without items")
@@ -183,7 +198,7 @@ class SignedInShopper(Shopper):
         ) as resp:
             body = _json(resp)
             if resp.status_code != 200:
-                resp.failure(f"expected 200, got {resp.status_code} {_error_code(resp)}".strip())
+                wrong_status(resp, 200)
                 return []
             if body is None or not isinstance(body.get("items"), list):
                 resp.failure("cart answer without items")
@@ -221,7 +236,7 @@ class CartShopper(SignedInShopper):
             catch_response=True,
         ) as resp:
             if resp.status_code != 200:
-                resp.failure(f"expected 200, got {resp.status_code} {_error_code(resp)}".strip())
+                wrong_status(resp, 200)
 
 
 class Buyer(SignedInShopper):
@@ -258,7 +273,7 @@ class Buyer(SignedInShopper):
                 OUTCOMES["checkout:out_of_stock"] += 1
                 resp.success()
             else:
-                resp.failure(f"expected 201, got {resp.status_code} {_error_code(resp)}".strip())
+                wrong_status(resp, 201)
 
 
 class FlashSaleBuyer(SignedInShopper):
@@ -284,7 +299,7 @@ class FlashSaleBuyer(SignedInShopper):
         with self.client.get("/api/deals", name="/api/deals", catch_response=True) as resp:
             body = _json(resp)
             if resp.status_code != 200:
-                resp.failure(f"expected 200, got {resp.status_code} {_error_code(resp)}".strip())
+                wrong_status(resp, 200)
                 return None
             if body is None or not isinstance(body.get("items"), list):
                 resp.failure("deals answer without items")
@@ -316,7 +331,7 @@ class FlashSaleBuyer(SignedInShopper):
                 OUTCOMES["deal:not_active"] += 1
                 resp.success()
             else:
-                resp.failure(f"expected 201, got {resp.status_code} {code}".strip())
+                wrong_status(resp, 201)
 
     @task
     def flash_sale(self) -> None:

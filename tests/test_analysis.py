@@ -310,3 +310,19 @@ def test_a_throughput_plateau_at_flat_latency_is_not_a_knee() -> None:
     rising = [level(u, r, m) for u, r, m in zip(users, rps, [4.0, 4.5, 30.0, 60.0], strict=True)]
     assert _latency_rose_after(flat, knee_i) is False
     assert _latency_rose_after(rising, knee_i) is True
+
+
+def test_a_busy_machine_makes_latency_failures_inconclusive(tmp_path: Path) -> None:
+    import json
+
+    from dhakacart_bench.analysis import INCONCLUSIVE, evaluate_verdict
+    from dhakacart_bench.genhealth import assess_host
+    from dhakacart_bench.runfolder import load_run, write_run_json
+
+    path = make_run(tmp_path, seconds=30, slos=[{"metric": "p95_ms", "endpoint": "*", "max": 0.001}])
+    meta = json.loads((path / "run.json").read_text())
+    write_run_json(path, {**meta, "machine": assess_host([1.5] * 30)})
+    verdict = evaluate_verdict(load_run(path))
+    assert verdict.status == INCONCLUSIVE
+    assert any("busy with other work" in reason for reason in verdict.reasons)
+    assert any(reason.startswith("(Not trusted)") for reason in verdict.reasons)

@@ -208,3 +208,30 @@ def test_external_host_is_part_of_the_environment(tmp_path: Path) -> None:
     edit_meta(b, host="https://staging.example.test")
     [warning] = load_baseline(a).check_matches(load_run(b))
     assert "host http://127.0.0.1:54321 → https://staging.example.test" in warning
+
+
+def test_several_runs_pool_into_one_baseline(tmp_path: Path) -> None:
+    runs = [load_run(smoke_like(tmp_path / str(seed), seed=seed)) for seed in (1, 2, 3)]
+    path = save_baseline(runs, tmp_path / "pooled.json")
+    doc = json.loads(path.read_text())
+    assert doc["runs"] == [run.run_id for run in runs]
+    baseline = load_baseline(path)
+    assert baseline.run_ids == tuple(run.run_id for run in runs)
+    total = baseline.endpoints["*"]
+    assert len(total.blocks) == 75
+    assert total.count == sum(run.summary["total"]["count"] for run in runs)
+    assert total.run_p95_ms == tuple(run.summary["total"]["p95_ms"] for run in runs)
+    assert total.histogram().get_total_count() == total.count
+
+
+def test_pooled_runs_must_be_of_one_scenario(tmp_path: Path) -> None:
+    a = load_run(smoke_like(tmp_path / "a"))
+    b = load_run(smoke_like(tmp_path / "b", users_profile=lambda s: 9))  # another load
+    with pytest.raises(BaselineError, match="not a run of the same scenario"):
+        save_baseline([a, b], tmp_path / "b.json")
+
+
+def test_invalid_run_p95_list_is_refused(tmp_path: Path, good_doc: dict[str, Any]) -> None:
+    good_doc["endpoints"]["*"]["run_p95_ms"] = ["fast"]
+    with pytest.raises(BaselineError, match="run_p95_ms must be a list of positive numbers"):
+        load_baseline(write_doc(tmp_path, good_doc))

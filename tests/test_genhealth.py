@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import gevent
 
@@ -56,3 +57,44 @@ def test_monitor_sees_a_blocked_event_loop() -> None:
     monitor.stop()
     assert lag >= 200.0
     assert cpu >= 0.0
+
+
+def test_a_quiet_host_is_not_busy() -> None:
+    from dhakacart_bench.genhealth import assess_host
+
+    host = assess_host([0.05] * 30)
+    assert host["busy"] is False and host["reason"] is None
+
+
+def test_a_noisy_neighbour_makes_the_host_busy() -> None:
+    from dhakacart_bench.genhealth import assess_host
+
+    host = assess_host([0.1] * 20 + [1.4] * 10)
+    assert host["busy"] is True
+    assert host["busy_seconds"] == 10
+    assert "other processes" in host["reason"]
+
+
+def test_host_monitor_counts_a_neighbour_but_not_our_own_work(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from dhakacart_bench.genhealth import HostMonitor
+
+    monitor = HostMonitor()
+    end = time.perf_counter() + 0.5
+    while time.perf_counter() < end:  # our own busy loop is not "foreign"
+        pass
+    assert monitor.sample() < 0.5
+    # a neighbour that is not in our process tree: started by a shell that exits at once
+    done = tmp_path / "done"
+    hog = (
+        "import time, pathlib\nend = time.time() + 1.0\n"
+        f"while time.time() < end: pass\npathlib.Path({str(done)!r}).touch()"
+    )
+    subprocess.run(["sh", "-c", f'"{sys.executable}" -c "$0" &', hog], check=True)
+    deadline = time.monotonic() + 10
+    while not done.exists() and time.monotonic() < deadline:
+        gevent.sleep(0.05)
+    assert done.exists()
+    assert monitor.sample() >= 0.5

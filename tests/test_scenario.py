@@ -914,3 +914,30 @@ def test_scan_from_the_repository_root_lists_bundled_once() -> None:
 def test_scenarios_are_hashable_even_with_faults(project: Path) -> None:
     s = load(project, BASE + "[store.faults]\nlatency_ms = 5\n")
     assert hash(s) == hash(scenario_from_dict(s.to_dict()))
+
+
+def test_think_time_overrides_the_class_wait_and_round_trips(tmp_path: Path) -> None:
+    from dhakacart_bench.scenario import UserSpec, load_scenario, scenario_from_dict
+
+    scenario = load_scenario("smoke")
+    assert scenario.users[0] == UserSpec("Browser", 3, None, (0.2, 1.0))
+    assert scenario_from_dict(json.loads(json.dumps(scenario.to_dict()))) == scenario
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [('"1s"', "two durations"), ('["2s", "1s"]', "min <= max"), ('["soon", "1s"]', "duration")],
+)
+def test_bad_think_time_names_the_key(tmp_path: Path, value: str, message: str) -> None:
+    from dhakacart_bench.errors import ScenarioError
+    from dhakacart_bench.scenario import load_scenario
+
+    (tmp_path / "u.py").write_text("from locust import HttpUser\nclass A(HttpUser):\n    pass\n")
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        'name = "bad"\nlocustfile = "u.py"\n\n[[users]]\nclass = "A"\n'
+        f"think_time = {value}\n\n[load]\n\n[[load.stages]]\nduration = 5\nusers = 1\n"
+    )
+    with pytest.raises(ScenarioError, match=message) as info:
+        load_scenario(path)
+    assert "think_time" in str(info.value) and "bad.toml" in str(info.value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from dhakacart_bench.cli.distributed import master, worker
+from dhakacart_bench.cli.gate import baseline_group, gate_command
 from dhakacart_bench.cli.report import compare, plan, report
 from dhakacart_bench.cli.run import run
 from dhakacart_bench.cli.scenarios import list_command, validate_command
@@ -21,6 +22,8 @@ ALL: list[click.Command] = [
     report,
     compare,
     plan,
+    gate_command,
+    baseline_group,
     master,
     worker,
     store,

@@ -141,6 +141,12 @@ def publish_gate(
     show_default=True,
     help="Where `latest` looks for run folders.",
 )
+@click.option(
+    "--report/--no-report",
+    default=True,
+    show_default=True,
+    help="Re-render the run's report.html with the gate section.",
+)
 def gate_command(
     run_dir: str,
     baseline: Path | None,
@@ -152,6 +158,7 @@ def gate_command(
     insufficient_data: str,
     resamples: int,
     reports_dir: Path,
+    report: bool,
 ) -> None:
     """May this deploy go out? Check RUN_DIR's SLOs and p95 regressions.
 
@@ -183,6 +190,10 @@ def gate_command(
         step_summary=os.environ.get("GITHUB_STEP_SUMMARY") or None,
         run_dir=run.path,
     )
+    if report:
+        from dhakacart_bench.report import render_report
+
+        click.echo(f"Report: {render_report(run, gate=result)}")
     raise SystemExit(result.exit_code)
 
 

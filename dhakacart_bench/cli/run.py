@@ -107,6 +107,26 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
             type=DurationType(),
             help="When --deploy-cmd runs, after the load starts (default: a third of the way).",
         ),
+        click.option(
+            "--baseline",
+            type=click.Path(exists=True, path_type=Path),
+            help="A baseline file (bench baseline save) or run folder to compare with.",
+        ),
+        click.option(
+            "--gate",
+            is_flag=True,
+            help="Exit with the CI gate's decision (SLOs + p95 regression vs --baseline).",
+        ),
+        click.option(
+            "--junit",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="With --gate: JUnit XML.",
+        ),
+        click.option(
+            "--summary",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="With --gate: a Markdown summary ($GITHUB_STEP_SUMMARY is appended to when set).",
+        ),
         click.option("-q", "--quiet", is_flag=True, help="No live progress line."),
         click.option(
             "--progress-every",
@@ -122,15 +142,32 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def execute(
-    *, scenario: str, report: bool, quiet: bool, progress_every: float, **config: Any
+    *,
+    scenario: str,
+    report: bool,
+    quiet: bool,
+    progress_every: float,
+    baseline: Path | None = None,
+    gate: bool = False,
+    junit: Path | None = None,
+    summary: Path | None = None,
+    **config: Any,
 ) -> None:
-    """Load the scenario, run it, conclude, print, exit with the verdict's code."""
+    """Load the scenario, run it, conclude, print, exit with the verdict's (or gate's) code."""
     # The runner imports locust, which must patch gevent before ssl is imported.
     from dhakacart_bench import runner as runner_mod
     from dhakacart_bench.console import run_summary
+    from dhakacart_bench.errors import UsageError
     from dhakacart_bench.outcome import conclude
     from dhakacart_bench.scenario import load_scenario
 
+    if (junit or summary) and not gate:
+        raise UsageError("--junit and --summary go with --gate")
+    gate_baseline = None
+    if gate and baseline is not None:
+        from dhakacart_bench.baseline import load_baseline
+
+        gate_baseline = load_baseline(baseline)  # a bad baseline stops us before the run
     loaded = load_scenario(scenario)
     run_config = runner_mod.RunConfig(scenario=loaded, **config)
     printer = None
@@ -142,10 +179,25 @@ def execute(
     finally:
         if printer is not None:
             printer.done()
-    outcome = conclude(result.run_dir, render=report)
+    outcome = conclude(
+        result.run_dir, render=report, baseline=baseline, gate=gate, gate_baseline=gate_baseline
+    )
     click.echo(run_summary(result.meta, result.summary))
     click.echo("")
     click.echo(outcome.describe())
+    if outcome.gate is not None:
+        import os
+
+        from dhakacart_bench.cli.gate import publish_gate
+
+        click.echo("")
+        publish_gate(
+            outcome.gate,
+            junit=junit,
+            summary=summary,
+            step_summary=os.environ.get("GITHUB_STEP_SUMMARY") or None,
+            run_dir=result.run_dir,
+        )
     sys.exit(outcome.exit_code)
 
 
@@ -169,6 +221,10 @@ def run(
     report: bool,
     deploy_cmd: str | None,
     deploy_at: float | None,
+    baseline: Path | None,
+    gate: bool,
+    junit: Path | None,
+    summary: Path | None,
     quiet: bool,
     progress_every: float,
     workers: int,
@@ -186,6 +242,10 @@ def run(
         report=report,
         quiet=quiet,
         progress_every=progress_every,
+        baseline=baseline,
+        gate=gate,
+        junit=junit,
+        summary=summary,
         host=host,
         users=users,
         duration_s=duration,

@@ -239,3 +239,14 @@ def test_baseline_save_default_path_and_refusals(
     forced = invoke(bench, "baseline", "save", bad, "b.json", "--force")
     assert forced.exit_code == 0, forced.output
     assert_clean_error(invoke(bench, "baseline", "save", "nowhere"), 2, "no such run folder")
+
+
+def test_baseline_save_pools_several_runs(bench: click.Group, tmp_path: Path) -> None:
+    runs = [folder(tmp_path / "runs", seed=seed) for seed in (2, 3, 4)]
+    out = tmp_path / "pooled.json"
+    saved = invoke(bench, "baseline", "save", *runs, out)
+    assert saved.exit_code == 0, saved.output
+    assert "Saved baseline of flash-sale (3 runs)" in saved.stdout
+    assert json.loads(out.read_text())["runs"] == [r.name for r in runs]
+    gated = invoke(bench, "gate", folder(tmp_path / "new", seed=5), "--baseline", out)
+    assert gated.exit_code == 0, gated.output

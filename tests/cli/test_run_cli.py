@@ -29,7 +29,7 @@ def _only_run_dir(reports: Path) -> Path:
 
 def test_smoke_run_end_to_end(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [*BENCH, "run", "smoke", "--duration", "5s", "--reports-dir", str(tmp_path)],
+        [*BENCH, "run", "smoke", "--duration", "10s", "--reports-dir", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=120,
