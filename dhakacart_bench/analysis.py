@@ -22,6 +22,8 @@ PASS = "PASS"
 FAIL = "FAIL"
 INCONCLUSIVE = "INCONCLUSIVE"
 DEFAULT_MIN_REQUESTS = 100
+#: More users than planned by this factor means the load was not the plan.
+OVERSHOOT_FACTOR = 1.05
 """Fewest requests for a verdict when the scenario's gate does not say."""
 PERCENTILE_OF = {"p50_ms": 50.0, "p90_ms": 90.0, "p95_ms": 95.0, "p99_ms": 99.0, "p999_ms": 99.9}
 LATENCY_METRICS = (*PERCENTILE_OF, "max_ms", "mean_ms")
@@ -381,10 +383,24 @@ def evaluate_verdict(run: Run, slos: Iterable[SloResult] | None = None) -> Verdi
     for loss in (meta.get("workers") or {}).get("lost") or []:
         restored = loss.get("restored_after_s")
         what = f"Worker {loss['worker']} was lost at {loss['lost_at_s']} s ({loss['how']})"
-        if restored is None:
+        if loss.get("returned_at_s") is not None:
+            notes.append(
+                f"Worker {loss['worker']} missed heartbeats at {loss['lost_at_s']} s and came"
+                f" back at {loss['returned_at_s']} s: an overloaded load generator, not a dead one."
+            )
+        elif restored is None:
             doubts.append(f"{what} and its load was not restored: part of the plan never ran.")
         else:
             notes.append(f"{what}; its users were back on the other workers {restored} s later.")
+    users = meta.get("users") or {}
+    planned, peak = users.get("requested_peak") or 0, users.get("peak") or 0
+    if planned and peak > OVERSHOOT_FACTOR * planned:
+        distrust.append(
+            f"{peak:,} users ran at the peak, more than the {planned:,} planned: on an"
+            " overloaded machine workers miss heartbeats, and Locust's master hands their"
+            " users to other workers while the slow ones keep running theirs (locust#1158)."
+            " This is not the planned load — add machines or lower the load."
+        )
     total = int((run.summary.get("total") or {}).get("count") or 0)
     gate = (meta.get("scenario") or {}).get("gate") or {}
     minimum = int(gate.get("min_requests") or DEFAULT_MIN_REQUESTS)

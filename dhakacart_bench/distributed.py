@@ -334,6 +334,9 @@ class MasterCoordinator:
             if client.state != STATE_MISSING:
                 # Locust empties a missing worker's counts: remember them while it lives
                 self.held[client.id] = int(sum(client.user_classes_count.values()))
+                loss = self.lost.get(client.id)
+                if loss is not None and "returned_at_s" not in loss:
+                    loss["returned_at_s"] = second  # slow, not dead: it heartbeats again
             elif client.id not in self.lost:
                 self.lost[client.id] = {
                     "worker": client.id,

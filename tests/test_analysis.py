@@ -326,3 +326,18 @@ def test_a_busy_machine_makes_latency_failures_inconclusive(tmp_path: Path) -> N
     assert verdict.status == INCONCLUSIVE
     assert any("busy with other work" in reason for reason in verdict.reasons)
     assert any(reason.startswith("(Not trusted)") for reason in verdict.reasons)
+
+
+def test_more_users_than_planned_is_not_the_planned_load(tmp_path: Path) -> None:
+    import json
+
+    from dhakacart_bench.analysis import INCONCLUSIVE, evaluate_verdict
+    from dhakacart_bench.runfolder import load_run, write_run_json
+
+    path = make_run(tmp_path, seconds=30)
+    meta = json.loads((path / "run.json").read_text())
+    users = {**meta["users"], "requested_peak": 100, "peak": 184}
+    write_run_json(path, {**meta, "users": users})
+    verdict = evaluate_verdict(load_run(path))
+    assert verdict.status == INCONCLUSIVE
+    assert any("more than the 100 planned" in reason for reason in verdict.reasons)
