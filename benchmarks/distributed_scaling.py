@@ -45,11 +45,40 @@ def run(host: str, seconds: int, workers: int, reports: Path) -> tuple[float, in
     return cpu, int(summary["total"]["count"]), float(summary["total"]["p99_ms"] or 0)
 
 
+def run_locust(host: str, seconds: int, workers: int) -> tuple[float, int]:
+    """Plain Locust, the same locustfile: one process, or a master + --processes workers."""
+    locustfile = HERE / "locustfiles" / "overhead.py"
+    cmd = [
+        sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-u", "50",
+        "-r", "50", "-t", f"{seconds}s", "--host", host, "--json", "--skip-log",
+        "--stop-timeout", "5",
+    ]  # fmt: skip
+    if workers:
+        cmd += ["--processes", str(workers)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # with --processes every forked process prints its own JSON list; the master's is the sum
+    decoder, text, totals, at = json.JSONDecoder(), proc.stdout.strip(), [], 0
+    while at < len(text):
+        stats, at = decoder.raw_decode(text, at)
+        totals.append(sum(int(entry["num_requests"]) for entry in stats))
+        while at < len(text) and text[at].isspace():
+            at += 1
+    return cpu, max(totals)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", type=int, default=10)
     parser.add_argument("--long", type=int, default=40)
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2, 4])
+    parser.add_argument(
+        "--compare-locust",
+        action="store_true",
+        help="also run plain Locust (--processes N) at each size: what bench adds on top",
+    )
     args = parser.parse_args()
     base = None
     with nginx(workers=1) as host, tempfile.TemporaryDirectory() as tmp:
@@ -59,11 +88,17 @@ def main() -> None:
             per_request = (long[0] - short[0]) / (long[1] - short[1]) * 1000
             rps = (long[1] - short[1]) / (args.long - args.short)
             base = base or per_request
-            print(
+            line = (
                 f"workers {workers}: {rps:,.0f} req/s, {per_request:.3f} CPU-ms per request"
-                f" (x{per_request / base:.2f} of the first row), p99 {long[2]:.1f} ms",
-                flush=True,
+                f" (x{per_request / base:.2f} of the first row), p99 {long[2]:.1f} ms"
             )
+            if args.compare_locust:
+                ls = run_locust(host, args.short, workers)
+                ll = run_locust(host, args.long, workers)
+                theirs = (ll[0] - ls[0]) / (ll[1] - ls[1]) * 1000
+                ratio = per_request / theirs
+                line += f"; plain Locust {theirs:.3f} CPU-ms (bench/Locust {ratio:.2f})"
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -53,24 +53,19 @@ def junit_tree(result: GateResult) -> ET.ElementTree:
     errors = result.count("error")
     skipped = result.count("skipped")
     time_s = f"{result.elapsed_s:.3f}"
-    root = ET.Element(
-        "testsuites",
-        name=SUITE_NAME,
-        tests=str(tests),
-        failures=str(failures),
-        errors=str(errors),
-        skipped=str(skipped),
-        time=time_s,
-    )
+    counts = {
+        "name": SUITE_NAME,
+        "tests": str(tests),
+        "failures": str(failures),
+        "errors": str(errors),
+        "skipped": str(skipped),
+        "time": time_s,
+    }
+    root = ET.Element("testsuites", counts)
     suite = ET.SubElement(
         root,
         "testsuite",
-        name=SUITE_NAME,
-        tests=str(tests),
-        failures=str(failures),
-        errors=str(errors),
-        skipped=str(skipped),
-        time=time_s,
+        counts,
         timestamp=datetime.now(UTC).isoformat(timespec="seconds"),
         hostname=socket.gethostname(),
     )

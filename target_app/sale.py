@@ -132,39 +132,47 @@ def _claim_tx(
         # The deal row is now locked by this transaction: the count below is stable.
         if key and (previous := _claim_for_key(conn, uid, key)):
             raise _Replay(previous)  # rolls the decrement back
-        already = conn.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(DC.c.quantity), 0)).where(
-                (DC.c.deal_id == deal_id) & (DC.c.user_id == uid)
-            )
-        ).scalar_one()
-        if already + quantity > deal.per_user_limit:
-            raise ApiError(409, "limit_reached", f"at most {deal.per_user_limit} per shopper")
-        order_id = conn.execute(
-            sa.insert(db.orders)
-            .values(
-                user_id=uid,
-                status="placed",
-                total_cents=deal.price_cents * quantity,
-                idempotency_key=key,
-                source="deal",
-                created_at=now,
-            )
-            .returning(db.orders.c.id)
-        ).scalar_one()
-        conn.execute(
-            sa.insert(db.order_lines).values(
-                order_id=order_id,
-                product_id=deal.product_id,
-                quantity=quantity,
-                unit_price_cents=deal.price_cents,
-            )
-        )
-        conn.execute(
-            sa.insert(DC).values(
-                deal_id=deal_id, user_id=uid, order_id=order_id, quantity=quantity, created_at=now
-            )
-        )
+        order_id = _record_claim(conn, deal, deal_id, uid, key, quantity, now)
     return {"order_id": order_id, "deal_id": deal_id, "quantity": quantity}, True
+
+
+def _record_claim(
+    conn: Any, deal: Any, deal_id: int, uid: int, key: str | None, quantity: int, now: Any
+) -> int:
+    """Inside the claim's transaction: enforce the per-user limit, write order, line, claim."""
+    already = conn.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(DC.c.quantity), 0)).where(
+            (DC.c.deal_id == deal_id) & (DC.c.user_id == uid)
+        )
+    ).scalar_one()
+    if already + quantity > deal.per_user_limit:
+        raise ApiError(409, "limit_reached", f"at most {deal.per_user_limit} per shopper")
+    order_id = conn.execute(
+        sa.insert(db.orders)
+        .values(
+            user_id=uid,
+            status="placed",
+            total_cents=deal.price_cents * quantity,
+            idempotency_key=key,
+            source="deal",
+            created_at=now,
+        )
+        .returning(db.orders.c.id)
+    ).scalar_one()
+    conn.execute(
+        sa.insert(db.order_lines).values(
+            order_id=order_id,
+            product_id=deal.product_id,
+            quantity=quantity,
+            unit_price_cents=deal.price_cents,
+        )
+    )
+    conn.execute(
+        sa.insert(DC).values(
+            deal_id=deal_id, user_id=uid, order_id=order_id, quantity=quantity, created_at=now
+        )
+    )
+    return int(order_id)
 
 
 def _claim_unsafe(
@@ -186,40 +194,9 @@ def _claim_unsafe(
         raise ApiError(409, "sold_out", "the deal is sold out")
     time.sleep(current_app.config["UNSAFE_STOCK_RACE_S"])  # widen the race window
     with db.write_tx() as conn:
-        already = conn.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(DC.c.quantity), 0)).where(
-                (DC.c.deal_id == deal_id) & (DC.c.user_id == uid)
-            )
-        ).scalar_one()
-        if already + quantity > deal.per_user_limit:
-            raise ApiError(409, "limit_reached", f"at most {deal.per_user_limit} per shopper")
         # The bug on purpose: the value read before, minus q, written unconditionally.
         conn.execute(
             sa.update(D).where(D.c.id == deal_id).values(remaining=deal.remaining - quantity)
         )
-        order_id = conn.execute(
-            sa.insert(db.orders)
-            .values(
-                user_id=uid,
-                status="placed",
-                total_cents=deal.price_cents * quantity,
-                idempotency_key=key,
-                source="deal",
-                created_at=now,
-            )
-            .returning(db.orders.c.id)
-        ).scalar_one()
-        conn.execute(
-            sa.insert(db.order_lines).values(
-                order_id=order_id,
-                product_id=deal.product_id,
-                quantity=quantity,
-                unit_price_cents=deal.price_cents,
-            )
-        )
-        conn.execute(
-            sa.insert(DC).values(
-                deal_id=deal_id, user_id=uid, order_id=order_id, quantity=quantity, created_at=now
-            )
-        )
+        order_id = _record_claim(conn, deal, deal_id, uid, key, quantity, now)
     return {"order_id": order_id, "deal_id": deal_id, "quantity": quantity}, True

@@ -10,7 +10,11 @@ from __future__ import annotations
 import locust  # noqa: F401  # first: it patches gevent, before anything imports ssl
 
 # isort: split
+import json
 import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -21,3 +25,35 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class _TinyHandler(BaseHTTPRequestHandler):
+    """A tiny keep-alive target: any path answers 200 JSON, except ``.../2`` → 500."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        status = 500 if self.path.endswith("/2") else 200
+        body = json.dumps({"id": 1}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def tiny_target() -> Iterator[str]:
+    """A tiny HTTP target on 127.0.0.1:<free port>; stopped after the test."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _TinyHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -319,7 +319,9 @@ def test_a_busy_machine_makes_latency_failures_inconclusive(tmp_path: Path) -> N
     from dhakacart_bench.genhealth import assess_host
     from dhakacart_bench.runfolder import load_run, write_run_json
 
-    path = make_run(tmp_path, seconds=30, slos=[{"metric": "p95_ms", "endpoint": "*", "max": 0.001}])
+    path = make_run(
+        tmp_path, seconds=30, slos=[{"metric": "p95_ms", "endpoint": "*", "max": 0.001}]
+    )
     meta = json.loads((path / "run.json").read_text())
     write_run_json(path, {**meta, "machine": assess_host([1.5] * 30)})
     verdict = evaluate_verdict(load_run(path))

@@ -7,9 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -54,33 +51,6 @@ class Reader(FastHttpUser):
 """
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        body = b'{"id": 1}'
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def target() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def _scenario(tmp_path: Path, seconds: int, users: int = 6) -> Path:
     (tmp_path / "raw_users.py").write_text(LOCUSTFILE)
     path = tmp_path / "spread.toml"
@@ -93,7 +63,7 @@ def _scenario(tmp_path: Path, seconds: int, users: int = 6) -> Path:
 
 
 def test_two_workers_merge_exactly(
-    tmp_path: Path, target: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, tiny_target: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     raw_dir = tmp_path / "raw"
     raw_dir.mkdir()
@@ -101,7 +71,7 @@ def test_two_workers_merge_exactly(
     result = run_scenario(
         RunConfig(
             scenario=load_scenario(_scenario(tmp_path, 4)),
-            host=target,
+            host=tiny_target,
             workers=2,
             reports_dir=tmp_path / "reports",
         )
@@ -131,7 +101,9 @@ def test_two_workers_merge_exactly(
     assert (result.run_dir / "workers" / "worker-1.log").is_file()
 
 
-def test_a_killed_worker_is_recorded_and_the_run_completes(tmp_path: Path, target: str) -> None:
+def test_a_killed_worker_is_recorded_and_the_run_completes(
+    tmp_path: Path, tiny_target: str
+) -> None:
     killed: list[int] = []
 
     def kill_one(progress: Any) -> None:
@@ -145,7 +117,7 @@ def test_a_killed_worker_is_recorded_and_the_run_completes(tmp_path: Path, targe
     result = run_scenario(
         RunConfig(
             scenario=load_scenario(_scenario(tmp_path, 14, users=4)),
-            host=target,
+            host=tiny_target,
             workers=2,
             reports_dir=tmp_path / "reports",
         ),
@@ -196,12 +168,12 @@ def test_master_refuses_a_worker_of_another_version() -> None:
 
 
 def test_master_and_worker_commands_run_a_distributed_scenario(
-    tmp_path: Path, target: str, free_port: int
+    tmp_path: Path, tiny_target: str, free_port: int
 ) -> None:
     scenario = _scenario(tmp_path, 3)
     bench = [sys.executable, "-m", "dhakacart_bench"]
     master = subprocess.Popen(
-        [*bench, "master", str(scenario), "--host", target, "--expect-workers", "1",
+        [*bench, "master", str(scenario), "--host", tiny_target, "--expect-workers", "1",
          "--bind", f"127.0.0.1:{free_port}", "--reports-dir", str(tmp_path / "reports"),
          "--no-report", "-q", "--worker-timeout", "60"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,

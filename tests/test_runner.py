@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -25,34 +22,6 @@ RUN_FILES = {
     "endpoint_timeseries.csv",
     "errors.json",
 }
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """A tiny target: product 1 answers 200, product 2 answers 500."""
-
-    def do_GET(self) -> None:
-        status = 500 if self.path.endswith("/2") else 200
-        body = json.dumps({"id": 1}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def tiny_target() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _probe_scenario(tmp_path: Path, *, model: str = "closed", product: int = 1) -> Path:

@@ -7,7 +7,7 @@ network only. The master binds to 127.0.0.1 unless ``--bind`` says otherwise.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from typing import Any
 
 import click
 
@@ -35,27 +35,7 @@ from dhakacart_bench.cli.run import execute, run_options
     show_default=True,
     help="Seconds to wait for the workers to connect.",
 )
-def master(
-    scenario: str,
-    host: str | None,
-    users: int | None,
-    duration: float | None,
-    reports_dir: Path,
-    database_url: str | None,
-    store_workers: int | None,
-    report: bool,
-    deploy_cmd: str | None,
-    deploy_at: float | None,
-    baseline: Path | None,
-    gate: bool,
-    junit: Path | None,
-    summary: Path | None,
-    quiet: bool,
-    progress_every: float,
-    expect_workers: int,
-    bind: str,
-    worker_timeout: float,
-) -> None:
+def master(expect_workers: int, bind: str, worker_timeout: float, **options: Any) -> None:
     """Run SCENARIO as the master of a distributed run (same report as `bench run`).
 
     Workers on other machines join with `bench worker --master THIS_HOST:PORT`;
@@ -66,22 +46,7 @@ def master(
 
     bind_host, bind_port = parse_address(bind)
     execute(
-        scenario=scenario,
-        report=report,
-        quiet=quiet,
-        progress_every=progress_every,
-        baseline=baseline,
-        gate=gate,
-        junit=junit,
-        summary=summary,
-        host=host,
-        users=users,
-        duration_s=duration,
-        reports_dir=reports_dir,
-        database_url=database_url,
-        store_workers=store_workers,
-        deploy_command=deploy_cmd,
-        deploy_at_s=deploy_at,
+        options,
         expect_workers=expect_workers,
         master_bind=bind_host,
         master_port=bind_port,

@@ -141,19 +141,20 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def execute(
-    *,
-    scenario: str,
-    report: bool,
-    quiet: bool,
-    progress_every: float,
-    baseline: Path | None = None,
-    gate: bool = False,
-    junit: Path | None = None,
-    summary: Path | None = None,
-    **config: Any,
-) -> None:
-    """Load the scenario, run it, conclude, print, exit with the verdict's (or gate's) code."""
+#: `bench run` option name → RunConfig field, where they differ.
+_CONFIG_NAMES = {
+    "duration": "duration_s",
+    "deploy_cmd": "deploy_command",
+    "deploy_at": "deploy_at_s",
+}
+
+
+def execute(options: dict[str, Any], **config: Any) -> None:
+    """Run what the shared options (and ``config``, RunConfig fields) say; exit with the verdict.
+
+    Loads the scenario, runs it, concludes (verdict, report, gate if asked),
+    prints the summary and exits with the verdict's — or the gate's — code.
+    """
     # The runner imports locust, which must patch gevent before ssl is imported.
     from dhakacart_bench import runner as runner_mod
     from dhakacart_bench.console import run_summary
@@ -161,6 +162,12 @@ def execute(
     from dhakacart_bench.outcome import conclude
     from dhakacart_bench.scenario import load_scenario
 
+    options = dict(options)
+    scenario, report = options.pop("scenario"), options.pop("report")
+    quiet, progress_every = options.pop("quiet"), options.pop("progress_every")
+    baseline, gate = options.pop("baseline"), options.pop("gate")
+    junit, summary = options.pop("junit"), options.pop("summary")
+    config.update({_CONFIG_NAMES.get(name, name): value for name, value in options.items()})
     if (junit or summary) and not gate:
         raise UsageError("--junit and --summary go with --gate")
     gate_baseline = None
@@ -210,25 +217,7 @@ def execute(
     show_default=True,
     help="Spread the load over N local worker processes (Locust master/worker).",
 )
-def run(
-    scenario: str,
-    host: str | None,
-    users: int | None,
-    duration: float | None,
-    reports_dir: Path,
-    database_url: str | None,
-    store_workers: int | None,
-    report: bool,
-    deploy_cmd: str | None,
-    deploy_at: float | None,
-    baseline: Path | None,
-    gate: bool,
-    junit: Path | None,
-    summary: Path | None,
-    quiet: bool,
-    progress_every: float,
-    workers: int,
-) -> None:
+def run(**options: Any) -> None:
     """Run SCENARIO (a name from `bench list`, or a path to a .toml file).
 
     Without --host the bundled reference store is started on a free port,
@@ -237,22 +226,4 @@ def run(
     3 the run could not be carried out or is not valid (interrupted,
     target unreachable, load generator saturated).
     """
-    execute(
-        scenario=scenario,
-        report=report,
-        quiet=quiet,
-        progress_every=progress_every,
-        baseline=baseline,
-        gate=gate,
-        junit=junit,
-        summary=summary,
-        host=host,
-        users=users,
-        duration_s=duration,
-        reports_dir=reports_dir,
-        database_url=database_url,
-        store_workers=store_workers,
-        deploy_command=deploy_cmd,
-        deploy_at_s=deploy_at,
-        workers=workers,
-    )
+    execute(options)
