@@ -202,8 +202,9 @@ def test_master_and_worker_commands_run_a_distributed_scenario(
 def test_losses_are_judged_against_the_shape() -> None:
     scenario = load_scenario("smoke")
     load = scenario.load
-    users = dict.fromkeys(range(30), 10)
-    users.update({8: 5, 9: 5, 10: 6})
+    peak = load.peak_users
+    users = dict.fromkeys(range(30), peak)
+    users.update({8: peak // 2, 9: peak // 2, 10: peak // 2 + 1})
     judged = judge_losses(
         [{"worker": "w", "lost_at_s": 8, "users_held": 5, "how": "missed heartbeats"}],
         users,
@@ -212,7 +213,7 @@ def test_losses_are_judged_against_the_shape() -> None:
     assert judged[0]["restored_after_s"] == 3
     never = judge_losses(
         [{"worker": "w", "lost_at_s": 6, "users_held": 5, "how": "disconnected"}],
-        dict.fromkeys(range(30), 5),
+        dict.fromkeys(range(30), load.peak_users // 2),
         load,
     )
     assert never[0]["restored_after_s"] is None  # still missing when the shape ended

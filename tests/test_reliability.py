@@ -246,7 +246,7 @@ def test_with_deploy_command_adds_a_command_event() -> None:
     )
     assert scenario_from_dict(out.to_dict()) == out
     with pytest.raises(ScenarioError, match="within the run"):
-        with_deploy_command(s, "./deploy.sh", 16)
+        with_deploy_command(s, "./deploy.sh", s.load.duration_s + 1)
     with pytest.raises(ScenarioError, match="empty"):
         with_deploy_command(s, "  ", 1)
 

@@ -72,7 +72,7 @@ def test_list_shows_local_then_bundled(bench: click.Group, project: Path) -> Non
     flash = next(line for line in lines if line.startswith("flash-sale "))
     assert "500 / 100,000" in flash
     assert "bundled" in flash
-    assert any(line.startswith("smoke ") and "15s" in line for line in lines)
+    assert any(line.startswith("smoke ") and "25s" in line for line in lines)
 
 
 def test_list_shows_invalid_files_with_the_reason(bench: click.Group, project: Path) -> None:
