@@ -108,6 +108,17 @@ def _claim(deal_id: int, uid: int, key: str | None, quantity: int) -> tuple[dict
         return replay.previous, False
 
 
+def _check_claimable(deal: Any, now: Any, quantity: int) -> Any:
+    """Refuse a claim of an unknown or inactive deal, or above the per-user limit; return it."""
+    if deal is None:
+        raise not_found("deal")
+    if not is_active(deal, now):
+        raise ApiError(409, "deal_not_active", "the deal has not started or has ended")
+    if quantity > deal.per_user_limit:
+        raise ApiError(409, "limit_reached", f"at most {deal.per_user_limit} per shopper")
+    return deal
+
+
 def _claim_tx(
     deal_id: int, uid: int, key: str | None, quantity: int
 ) -> tuple[dict[str, Any], bool]:
@@ -116,12 +127,7 @@ def _claim_tx(
         if key and (previous := _claim_for_key(conn, uid, key)):
             return previous, False
         deal = conn.execute(sa.select(D).where(D.c.id == deal_id)).first()
-        if deal is None:
-            raise not_found("deal")
-        if not is_active(deal, now):
-            raise ApiError(409, "deal_not_active", "the deal has not started or has ended")
-        if quantity > deal.per_user_limit:
-            raise ApiError(409, "limit_reached", f"at most {deal.per_user_limit} per shopper")
+        deal = _check_claimable(deal, now, quantity)
         taken = conn.execute(
             sa.update(D)
             .where((D.c.id == deal_id) & (D.c.remaining >= quantity))
@@ -184,12 +190,7 @@ def _claim_unsafe(
         if key and (previous := _claim_for_key(conn, uid, key)):
             return previous, False
         deal = conn.execute(sa.select(D).where(D.c.id == deal_id)).first()
-    if deal is None:
-        raise not_found("deal")
-    if not is_active(deal, now):
-        raise ApiError(409, "deal_not_active", "the deal has not started or has ended")
-    if quantity > deal.per_user_limit:
-        raise ApiError(409, "limit_reached", f"at most {deal.per_user_limit} per shopper")
+    deal = _check_claimable(deal, now, quantity)
     if deal.remaining < quantity:
         raise ApiError(409, "sold_out", "the deal is sold out")
     time.sleep(current_app.config["UNSAFE_STOCK_RACE_S"])  # widen the race window

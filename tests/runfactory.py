@@ -29,6 +29,7 @@ import numpy as np
 from hdrh.histogram import HdrHistogram
 
 from dhakacart_bench.analysis import hist_stats
+from dhakacart_bench.runfolder import TIMESERIES_COLUMNS
 
 LOWEST_US = 1
 HIGHEST_US = 3_600_000_000
@@ -284,26 +285,7 @@ def make_run(
     (folder / "windows.jsonl").write_text("".join(line + "\n" for line in windows))
     with (folder / "timeseries.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(
-            [
-                "second",
-                "time",
-                "users",
-                "requests",
-                "failures",
-                "bytes",
-                "rps",
-                "error_rate",
-                "mean_ms",
-                "p50_ms",
-                "p90_ms",
-                "p95_ms",
-                "p99_ms",
-                "max_ms",
-                "gen_cpu_pct",
-                "gen_lag_ms",
-            ]
-        )
+        w.writerow(TIMESERIES_COLUMNS)
         w.writerows(ts_rows)
     with (folder / "endpoint_timeseries.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
