@@ -311,18 +311,6 @@ class MasterCoordinator:
         self.finals.add(msg.node_id)
 
     # the run's phases
-    def wait_for_workers(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.runner.clients.ready) < self.expected:
-            if self.refused:
-                raise UsageError(self.refused[0])
-            if time.monotonic() > deadline:
-                raise WorkersMissing(
-                    f"{len(self.runner.clients.ready)} of {self.expected} workers connected"
-                    f" within {timeout:.0f} s"
-                )
-            gevent.sleep(0.1)
-
     def watch(self, now: float) -> None:
         """Record workers that went missing or quit since the last look."""
         from locust.runners import STATE_MISSING
@@ -363,11 +351,7 @@ class MasterCoordinator:
 
     def generator_health(self, cpu_count: int | None) -> dict[str, Any]:
         """Judge the busiest worker each second; keep each worker's own verdict too."""
-        by_second: dict[int, tuple[float, float]] = {}
-        for samples in self.samples.values():
-            for second, cpu, lag, _ in samples:
-                old = by_second.get(second, (0.0, 0.0))
-                by_second[second] = (max(old[0], cpu), max(old[1], lag))
+        by_second = self.generator_samples()
         overall = assess(
             [by_second[s] for s in sorted(by_second)],
             processes=len(self.samples),

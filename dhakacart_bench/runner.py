@@ -121,6 +121,13 @@ def sized_scenario(config: RunConfig) -> Scenario:
 RESERVED_FILES = 512
 
 
+def sockets_per_process() -> int:
+    """How many connections one process of ours may hold: its hard open-files limit, less ours."""
+    import resource
+
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[1] - RESERVED_FILES
+
+
 def check_sockets_per_process(peak_users: int, config: RunConfig) -> None:
     """Refuse a run whose local load processes would each need more sockets than allowed.
 
@@ -128,13 +135,12 @@ def check_sockets_per_process(peak_users: int, config: RunConfig) -> None:
     open-files limit. Remote workers (``bench master``) judge their own limits.
     """
     import math
-    import resource
 
     if config.expect_workers:
         return
     processes = max(1, config.workers)
     per_process = math.ceil(peak_users / processes)
-    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[1] - RESERVED_FILES
+    limit = sockets_per_process()
     if per_process > limit:
         needed = math.ceil(peak_users / limit)
         raise UsageError(
@@ -263,10 +269,7 @@ def store_settings(scenario: Scenario, config: RunConfig) -> Any:
     users = scenario.load.peak_users
     large: dict[str, Any] = {}
     if users > LARGE_RUN_USERS:
-        import resource
-
-        per_process = resource.getrlimit(resource.RLIMIT_NOFILE)[1] - RESERVED_FILES
-        workers = max(workers, math.ceil(users / per_process))
+        workers = max(workers, math.ceil(users / sockets_per_process()))
         # one address per local worker when there are workers, at least enough for the pairs
         addresses = min(32, max(math.ceil(users / CONNECTIONS_PER_ADDRESS), config.workers))
         large = {

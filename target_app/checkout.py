@@ -89,18 +89,9 @@ def _place_order(uid: int, key: str | None) -> tuple[dict[str, Any], bool]:
         if not cart:
             raise ApiError(400, "empty_cart", "the cart is empty")
         total = sum(r.quantity * r.price_cents for r in cart)
-        order_id = conn.execute(
-            sa.insert(db.orders)
-            .values(
-                user_id=uid,
-                status="placed",
-                total_cents=total,
-                idempotency_key=key,
-                source="cart",
-                created_at=db.utcnow(),
-            )
-            .returning(db.orders.c.id)
-        ).scalar_one()
+        order_id = db.insert_order(
+            conn, user_id=uid, total_cents=total, key=key, source="cart", now=db.utcnow()
+        )
         for r in cart:
             if unsafe_stock is not None:  # TEST ONLY: the lost-update bug, on purpose
                 seen = unsafe_stock.get(r.product_id, 0)

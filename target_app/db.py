@@ -114,6 +114,26 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def insert_order(
+    conn: Any, *, user_id: int, total_cents: int, key: str | None, source: str, now: datetime
+) -> int:
+    """Insert a placed order (its lines are the caller's); return its id."""
+    return int(
+        conn.execute(
+            sa.insert(orders)
+            .values(
+                user_id=user_id,
+                status="placed",
+                total_cents=total_cents,
+                idempotency_key=key,
+                source=source,
+                created_at=now,
+            )
+            .returning(orders.c.id)
+        ).scalar_one()
+    )
+
+
 def as_utc(value: datetime) -> datetime:
     """Datetimes read back from SQLite are naive: they were written in UTC."""
     if value.tzinfo is None:

@@ -153,18 +153,14 @@ def _record_claim(
     ).scalar_one()
     if already + quantity > deal.per_user_limit:
         raise ApiError(409, "limit_reached", f"at most {deal.per_user_limit} per shopper")
-    order_id = conn.execute(
-        sa.insert(db.orders)
-        .values(
-            user_id=uid,
-            status="placed",
-            total_cents=deal.price_cents * quantity,
-            idempotency_key=key,
-            source="deal",
-            created_at=now,
-        )
-        .returning(db.orders.c.id)
-    ).scalar_one()
+    order_id = db.insert_order(
+        conn,
+        user_id=uid,
+        total_cents=deal.price_cents * quantity,
+        key=key,
+        source="deal",
+        now=now,
+    )
     conn.execute(
         sa.insert(db.order_lines).values(
             order_id=order_id,
@@ -178,7 +174,7 @@ def _record_claim(
             deal_id=deal_id, user_id=uid, order_id=order_id, quantity=quantity, created_at=now
         )
     )
-    return int(order_id)
+    return order_id
 
 
 def _claim_unsafe(

@@ -28,9 +28,14 @@ def free_port() -> int:
 
 
 class _TinyHandler(BaseHTTPRequestHandler):
-    """A tiny keep-alive target: any path answers 200 JSON, except ``.../2`` → 500."""
+    """A tiny target: any path answers 200 JSON, except ``.../2`` → 500.
 
-    protocol_version = "HTTP/1.1"
+    HTTP/1.0 (one request per connection) on purpose: when a run ends, Locust kills
+    users mid-request, and geventhttpclient drops the socket a killed greenlet had
+    checked out of its keep-alive pool without closing it; in-process runs would
+    then raise ResourceWarnings at garbage collection (third-party; see the note in
+    tests/test_reliability.py).
+    """
 
     def do_GET(self) -> None:
         status = 500 if self.path.endswith("/2") else 200
