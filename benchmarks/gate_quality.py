@@ -83,9 +83,9 @@ def bench_run(
 
 def gate(run_dir: Path, baseline_dir: Path, endpoints: list[str] | None = None) -> Any:
     """The gate of ``run_dir`` against the run folder ``baseline_dir``."""
-    from dhakacart_bench.baseline import load_baseline
-    from dhakacart_bench.gate import evaluate_gate
-    from dhakacart_bench.runfolder import load_run
+    from dhakacart_bench.gate.baseline import load_baseline
+    from dhakacart_bench.gate.rules import evaluate_gate
+    from dhakacart_bench.runfolder.reader import load_run
 
     return evaluate_gate(
         load_run(run_dir), baseline=load_baseline(baseline_dir), endpoints=endpoints
@@ -124,9 +124,9 @@ def analyse_pooled(record: dict[str, Any], sizes: list[int]) -> dict[str, Any]:
     consecutive runs (of one kind) that both fail: the rate if a failure had to
     reproduce on a re-run before it fails the deploy.
     """
-    from dhakacart_bench.baseline import baseline_from_runs
-    from dhakacart_bench.gate import evaluate_gate
-    from dhakacart_bench.runfolder import load_run
+    from dhakacart_bench.gate.baseline import baseline_from_runs
+    from dhakacart_bench.gate.rules import evaluate_gate
+    from dhakacart_bench.runfolder.reader import load_run
 
     runs = [r for r in record["runs"] if r["kind"] != "warmup"]
     nulls = [r for r in runs if r["kind"] in ("baseline", "null")]
@@ -191,9 +191,10 @@ def main() -> None:
         args.out.write_text(json.dumps(record, indent=1) + "\n")
         return
 
-    from dhakacart_bench.analysis import hist_stats
-    from dhakacart_bench.runfolder import load_run
-    from dhakacart_bench.store import ManagedStore, StoreSettings
+    from dhakacart_bench.runfolder.reader import load_run
+    from dhakacart_bench.stats.hdr import hist_stats
+    from dhakacart_bench.target.commands import StoreSettings
+    from dhakacart_bench.target.process import ManagedStore
 
     reports = Path(tempfile.mkdtemp(prefix="gate-quality-"))
     settings = StoreSettings(products=50, workers=2, threads=8)

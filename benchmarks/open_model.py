@@ -28,9 +28,11 @@ from pathlib import Path
 
 from locust.stats import RequestStats, StatsEntry
 
-from dhakacart_bench.runner import RunConfig, run_scenario
-from dhakacart_bench.scenario import load_scenario
-from dhakacart_bench.store import ManagedStore, StoreSettings
+from dhakacart_bench.measure.config import RunConfig
+from dhakacart_bench.measure.run import run_scenario
+from dhakacart_bench.scenario.lookup import load_scenario
+from dhakacart_bench.target.commands import StoreSettings
+from dhakacart_bench.target.process import ManagedStore
 
 HERE = Path(__file__).resolve().parent
 STALL = {"stall": {"every_s": 5, "for_ms": 1500}}

@@ -30,8 +30,9 @@ sys.path.insert(0, str(HERE))
 from _targets import free_port, wait_http  # noqa: E402
 from locust.stats import RequestStats, StatsEntry  # noqa: E402
 
-from dhakacart_bench.runner import RunConfig, run_scenario  # noqa: E402
-from dhakacart_bench.scenario import load_scenario  # noqa: E402
+from dhakacart_bench.measure.config import RunConfig  # noqa: E402
+from dhakacart_bench.measure.run import run_scenario  # noqa: E402
+from dhakacart_bench.scenario.lookup import load_scenario  # noqa: E402
 
 PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
 SCENARIO = """

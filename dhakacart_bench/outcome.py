@@ -1,10 +1,4 @@
-"""What a finished run concludes: its verdict, its exit code, its report.
-
-The step after measuring: read the run folder back (exactly what a later
-``bench report`` would read), decide the verdict, record it in ``run.json``,
-and render ``report.html``. Kept out of the CLI so a caller's own code can do
-``conclude(run_scenario(config).run_dir)``.
-"""
+"""Outcome."""
 
 from __future__ import annotations
 
@@ -12,7 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dhakacart_bench.analysis.verdict import evaluate_verdict
 from dhakacart_bench.errors import EXIT_FAILED, EXIT_OK, EXIT_RUN_ERROR
+from dhakacart_bench.gate.rules import evaluate_gate
+from dhakacart_bench.report.render import render_report
+from dhakacart_bench.runfolder.reader import load_run
+from dhakacart_bench.runfolder.writer import write_run_json
 
 #: Verdict → exit code (DESIGN.md): an inconclusive run is not a valid run.
 EXIT_CODE_OF = {"PASS": EXIT_OK, "FAIL": EXIT_FAILED, "INCONCLUSIVE": EXIT_RUN_ERROR}
@@ -51,8 +50,6 @@ def conclude(
     :class:`~dhakacart_bench.baseline.Baseline`, for the regression rules); the
     report then has a gate section and the exit code is the gate's.
     """
-    from dhakacart_bench.analysis import evaluate_verdict
-    from dhakacart_bench.runfolder import load_run, write_run_json
 
     run = load_run(run_dir)
     verdict = evaluate_verdict(run)
@@ -68,14 +65,10 @@ def conclude(
     run = load_run(run_dir)
     gate_result = None
     if gate:
-        from dhakacart_bench.gate import evaluate_gate
-
         gate_result = evaluate_gate(run, baseline=gate_baseline)
         exit_code = gate_result.exit_code
     report = None
     if render:
-        from dhakacart_bench.report import render_report
-
         compare_with = load_run(baseline) if baseline is not None and baseline.is_dir() else None
         report = render_report(run, baseline=compare_with, gate=gate_result)
     return Outcome(

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 from hdrh.histogram import HdrHistogram
 
-from dhakacart_bench.analysis import hist_stats
-from dhakacart_bench.runfolder import TIMESERIES_COLUMNS
+from dhakacart_bench.runfolder.layout import TIMESERIES_COLUMNS
+from dhakacart_bench.stats.hdr import hist_stats
 
 LOWEST_US = 1
 HIGHEST_US = 3_600_000_000

@@ -10,25 +10,14 @@ import numpy as np
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from dhakacart_bench.analysis import (
-    FAIL,
-    INCONCLUSIVE,
-    PASS,
-    compare_runs,
-    evaluate_slos,
-    evaluate_verdict,
-    hist_stats,
-    percentile_spectrum,
-)
-from dhakacart_bench.planning import (
-    SOCKET_USERS_PER_WORKER,
-    evaluate_capacity,
-    find_knee,
-    fit_usl,
-    load_levels,
-    make_plan,
-)
-from dhakacart_bench.runfolder import load_run
+from dhakacart_bench.analysis.capacity import evaluate_capacity, load_levels
+from dhakacart_bench.analysis.compare import compare_runs
+from dhakacart_bench.analysis.plan import SOCKET_USERS_PER_WORKER, make_plan
+from dhakacart_bench.analysis.slos import evaluate_slos
+from dhakacart_bench.analysis.verdict import FAIL, INCONCLUSIVE, PASS, evaluate_verdict
+from dhakacart_bench.runfolder.reader import load_run
+from dhakacart_bench.stats.hdr import hist_stats, percentile_spectrum
+from dhakacart_bench.stats.usl import find_knee, fit_usl
 from tests.runfactory import make_run, new_histogram, ramp_profile, usl_throughput
 
 LEVELS = [10, 20, 30, 40, 50, 60, 70, 80]
@@ -297,8 +286,9 @@ def test_plan_says_capacity_is_a_lower_bound_when_never_saturated(tmp_path: Path
 
 def test_a_throughput_plateau_at_flat_latency_is_not_a_knee() -> None:
     """Throughput that stops growing while response times stay put is not saturation."""
-    from dhakacart_bench.analysis import HistStats
-    from dhakacart_bench.planning import Level, _latency_rose_after, find_knee
+    from dhakacart_bench.analysis.capacity import Level, _latency_rose_after
+    from dhakacart_bench.stats.hdr import HistStats
+    from dhakacart_bench.stats.usl import find_knee
 
     def level(users: float, rps: float, mean_ms: float) -> Level:
         return Level(users, 30, int(rps * 30), 0, rps, 0.0, HistStats(1, mean_ms=mean_ms), True, ())
@@ -315,9 +305,10 @@ def test_a_throughput_plateau_at_flat_latency_is_not_a_knee() -> None:
 def test_a_busy_machine_makes_latency_failures_inconclusive(tmp_path: Path) -> None:
     import json
 
-    from dhakacart_bench.analysis import INCONCLUSIVE, evaluate_verdict
-    from dhakacart_bench.genhealth import assess_host
-    from dhakacart_bench.runfolder import load_run, write_run_json
+    from dhakacart_bench.analysis.verdict import INCONCLUSIVE, evaluate_verdict
+    from dhakacart_bench.measure.health import assess_host
+    from dhakacart_bench.runfolder.reader import load_run
+    from dhakacart_bench.runfolder.writer import write_run_json
 
     path = make_run(
         tmp_path, seconds=30, slos=[{"metric": "p95_ms", "endpoint": "*", "max": 0.001}]
@@ -333,8 +324,9 @@ def test_a_busy_machine_makes_latency_failures_inconclusive(tmp_path: Path) -> N
 def test_more_users_than_planned_is_not_the_planned_load(tmp_path: Path) -> None:
     import json
 
-    from dhakacart_bench.analysis import INCONCLUSIVE, evaluate_verdict
-    from dhakacart_bench.runfolder import load_run, write_run_json
+    from dhakacart_bench.analysis.verdict import INCONCLUSIVE, evaluate_verdict
+    from dhakacart_bench.runfolder.reader import load_run
+    from dhakacart_bench.runfolder.writer import write_run_json
 
     path = make_run(tmp_path, seconds=30)
     meta = json.loads((path / "run.json").read_text())

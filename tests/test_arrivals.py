@@ -5,7 +5,7 @@ import random
 import gevent
 import pytest
 
-from dhakacart_bench.arrivals import ArrivalGate, open_model_class
+from dhakacart_bench.measure.arrivals import ArrivalGate, open_model_class
 
 
 class FakeClock:

@@ -8,24 +8,26 @@ from typing import Any
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from dhakacart_bench.availability import (
+from dhakacart_bench.analysis.reliability import RunReliability, measure_slo
+from dhakacart_bench.humanize import fmt_availability, fmt_duration_words
+from dhakacart_bench.measure.sidecars.probe import classify_status
+from dhakacart_bench.runfolder.reader import read_probe_csv
+from dhakacart_bench.runfolder.writer import probe_csv_text
+from dhakacart_bench.stats.availability import (
     MONTH_S,
-    RecoveryBand,
-    RunReliability,
-    Second,
+    Check,
     availability,
-    deploy_window,
     error_budget,
-    fmt_availability,
-    fmt_duration_words,
     longest_gap,
-    measure_slo,
+)
+from dhakacart_bench.stats.recovery import (
+    RecoveryBand,
+    Second,
+    deploy_window,
     merged_p95,
-    read_probe_csv,
     recovery_points,
     recovery_time,
 )
-from dhakacart_bench.reliability import Check, classify_status, probe_csv_text
 
 
 def checks(pattern: str, *, path: str = "/health", interval: float = 0.5) -> list[Check]:

@@ -8,20 +8,19 @@ from typing import Any
 
 import pytest
 
-from dhakacart_bench.analysis import hist_stats
-from dhakacart_bench.baseline import (
+from dhakacart_bench.errors import BaselineError
+from dhakacart_bench.gate.baseline import (
     FORMAT,
     FORMAT_VERSION,
-    MAX_BLOCKS,
     baseline_from_run,
-    block_seconds,
     load_baseline,
     run_blocks,
     save_baseline,
     scenario_identity,
 )
-from dhakacart_bench.errors import BaselineError
-from dhakacart_bench.runfolder import load_run
+from dhakacart_bench.runfolder.reader import load_run
+from dhakacart_bench.stats.blocks import MAX_BLOCKS, block_seconds
+from dhakacart_bench.stats.hdr import hist_stats
 from tests.runfactory import default_slos, make_run
 
 SMOKE_ENDPOINTS = {

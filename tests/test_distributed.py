@@ -14,18 +14,14 @@ from typing import Any
 import psutil
 import pytest
 
-from dhakacart_bench.distributed import (
-    MSG_SCENARIO,
-    MasterCoordinator,
-    judge_losses,
-    parse_address,
-    versions,
-)
 from dhakacart_bench.errors import UsageError
-from dhakacart_bench.metrics import new_histogram, to_us, values_at_percentiles
-from dhakacart_bench.runfolder import load_run
-from dhakacart_bench.runner import RunConfig, run_scenario
-from dhakacart_bench.scenario import load_scenario
+from dhakacart_bench.measure.config import RunConfig
+from dhakacart_bench.measure.engines.base import MSG_SCENARIO, parse_address, versions
+from dhakacart_bench.measure.engines.master import MasterCoordinator, judge_losses
+from dhakacart_bench.measure.run import run_scenario
+from dhakacart_bench.runfolder.reader import load_run
+from dhakacart_bench.scenario.lookup import load_scenario
+from dhakacart_bench.stats.hdr import new_histogram, to_us, values_at_percentiles
 
 LOCUSTFILE = """
 import os
@@ -133,7 +129,7 @@ def test_a_killed_worker_is_recorded_and_the_run_completes(
     # Locust moves a dead worker's users only after 60 s: within this run they never came back
     assert lost[0]["restored_after_s"] is None
     assert run.summary["total"]["count"] > 0
-    from dhakacart_bench.analysis import INCONCLUSIVE, evaluate_verdict
+    from dhakacart_bench.analysis.verdict import INCONCLUSIVE, evaluate_verdict
 
     verdict = evaluate_verdict(run)
     assert verdict.status == INCONCLUSIVE

@@ -9,25 +9,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import numpy as np
 import pytest
 from bs4 import BeautifulSoup
 
-from dhakacart_bench.analysis import hist_stats
-from dhakacart_bench.baseline import Baseline, SparseBlocks, load_baseline, sparse_counts
 from dhakacart_bench.errors import BaselineError
-from dhakacart_bench.gate import (
-    GateResult,
-    RuleResult,
-    compare_p95,
-    evaluate_gate,
-    gate_context,
-    render_markdown,
-    render_text,
-    write_junit,
-)
-from dhakacart_bench.runfolder import Run, load_run
+from dhakacart_bench.gate.baseline import Baseline, load_baseline
+from dhakacart_bench.gate.junit import write_junit
+from dhakacart_bench.gate.result import GateResult, RuleResult
+from dhakacart_bench.gate.rules import evaluate_gate
+from dhakacart_bench.gate.summary import render_markdown, render_text
+from dhakacart_bench.report.render import template_environment
+from dhakacart_bench.report.sections import gate_context
+from dhakacart_bench.runfolder.reader import Run, load_run
+from dhakacart_bench.stats.blocks import SparseBlocks, sparse_counts
+from dhakacart_bench.stats.bootstrap import compare_p95
+from dhakacart_bench.stats.hdr import hist_stats
 from tests.runfactory import make_run
 
 A, B, C = "GET /api/a", "GET /api/b", "POST /api/c"
@@ -380,21 +377,10 @@ def test_markdown_escapes_table_breaking_text(tmp_path: Path) -> None:
     assert "GET /api/a\\|b" in text and "GET /api/a|b" not in text
 
 
-def report_env() -> jinja2.Environment:
-    """Configured like report.py's environment (autoescape, StrictUndefined)."""
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("dhakacart_bench", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def test_the_html_partial(tmp_path: Path, failing: GateResult) -> None:
     context = gate_context(failing)
     json.dumps(context)  # a plain dict
-    html = report_env().get_template("_gate.html").render(gate=context)
+    html = template_environment().get_template("_gate.html").render(gate=context)
     soup = BeautifulSoup(html, "html.parser")
     section = soup.find("section", id="gate")
     assert section is not None
@@ -410,13 +396,13 @@ def test_the_html_partial_escapes_and_can_be_absent(tmp_path: Path) -> None:
     evil = "GET /<script>alert(1)</script>"
     run = run_of(tmp_path, seed=2, endpoints={evil: 10.0}, gate={**GATE, "endpoints": [evil]})
     html = (
-        report_env()
+        template_environment()
         .get_template("_gate.html")
         .render(gate=gate_context(evaluate_gate(run, baseline=None)))
     )
     assert "<script>" not in html and "&lt;script&gt;" in html
-    assert report_env().get_template("_gate.html").render().strip() == ""
-    assert report_env().get_template("_gate.html").render(gate=None).strip() == ""
+    assert template_environment().get_template("_gate.html").render().strip() == ""
+    assert template_environment().get_template("_gate.html").render(gate=None).strip() == ""
 
 
 def test_to_dict_is_json(failing: GateResult) -> None:
@@ -432,7 +418,7 @@ def test_to_dict_is_json(failing: GateResult) -> None:
 
 def test_a_pooled_baseline_adds_the_between_run_noise(tmp_path: Path) -> None:
     """Whole runs that differ (a busy host) widen the interval: no false alarm."""
-    from dhakacart_bench.baseline import baseline_from_runs
+    from dhakacart_bench.gate.baseline import baseline_from_runs
 
     shifted = [
         run_of(tmp_path / str(i), seed=i, factor={A: f}) for i, f in enumerate((1.0, 1.2, 0.85))

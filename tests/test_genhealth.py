@@ -5,7 +5,7 @@ from pathlib import Path
 
 import gevent
 
-from dhakacart_bench.genhealth import GeneratorMonitor, HealthThresholds, assess
+from dhakacart_bench.measure.health import GeneratorMonitor, HealthThresholds, assess
 
 
 def test_a_quiet_generator_is_healthy() -> None:
@@ -60,14 +60,14 @@ def test_monitor_sees_a_blocked_event_loop() -> None:
 
 
 def test_a_quiet_host_is_not_busy() -> None:
-    from dhakacart_bench.genhealth import assess_host
+    from dhakacart_bench.measure.health import assess_host
 
     host = assess_host([0.05] * 30)
     assert host["busy"] is False and host["reason"] is None
 
 
 def test_a_noisy_neighbour_makes_the_host_busy() -> None:
-    from dhakacart_bench.genhealth import assess_host
+    from dhakacart_bench.measure.health import assess_host
 
     host = assess_host([0.1] * 20 + [1.4] * 10)
     assert host["busy"] is True
@@ -79,7 +79,7 @@ def test_host_monitor_counts_a_neighbour_but_not_our_own_work(tmp_path: Path) ->
     import subprocess
     import sys
 
-    from dhakacart_bench.genhealth import HostMonitor
+    from dhakacart_bench.measure.health import HostMonitor
 
     monitor = HostMonitor()
     end = time.perf_counter() + 0.5

@@ -9,13 +9,16 @@ import weakref
 
 import pytest
 
-from dhakacart_bench import metrics
-from dhakacart_bench.metrics import (
+from dhakacart_bench.measure import recorder as recorder_mod
+from dhakacart_bench.measure.failures import MAX_MESSAGE_CHARS, classify_failure
+from dhakacart_bench.measure.recorder import LIVE_MAX_WINDOW_S, Recorder
+from dhakacart_bench.runfolder.windows import Measurements, WindowData
+from dhakacart_bench.stats.hdr import (
     HDR_HIGHEST_US,
-    Measurements,
-    Recorder,
-    WindowData,
-    classify_failure,
+    SUMMARY_PERCENTILES,
+    add_histogram,
+    decode_histogram,
+    encode_histogram,
     histogram_counts,
     new_histogram,
     to_us,
@@ -85,9 +88,9 @@ def test_values_at_percentiles_equals_hdrh() -> None:
         hist.record_value(int(rng.lognormvariate(9, 1.5)) + 1)
     points = [0.0, 0.1, 1, 5, 33.3, 50, 90, 95, 99, 99.9, 99.999, 100]
     assert values_at_percentiles(hist, points) == [hist.get_value_at_percentile(p) for p in points]
-    decoded = metrics.decode_histogram(metrics.encode_histogram(hist))
+    decoded = decode_histogram(encode_histogram(hist))
     merged = new_histogram()
-    metrics.add_histogram(merged, decoded)
+    add_histogram(merged, decoded)
     merged.record_value(3)
     for h in (decoded, merged):
         assert values_at_percentiles(h, points) == [h.get_value_at_percentile(p) for p in points]
@@ -123,7 +126,7 @@ def test_recorder_percentiles_are_exact_within_hdr_precision(values: list[int]) 
     assert row["max_ms"] == max(values) / 1000
     assert row["mean_ms"] == pytest.approx(sum(values) / len(values) / 1000, abs=0.0005)
     ordered = sorted(values)
-    for key, p in metrics.SUMMARY_PERCENTILES:
+    for key, p in SUMMARY_PERCENTILES:
         want = exact_percentile(ordered, p) / 1000
         assert want <= row[key] <= want * 1.001, (key, row[key], want)
         assert row[key] <= row["max_ms"]
@@ -143,7 +146,7 @@ def test_windows_are_by_completion_second() -> None:
 
 def test_start_time_none_uses_now(monkeypatch: pytest.MonkeyPatch) -> None:
     recorder = Recorder(run_start=RUN_START)
-    monkeypatch.setattr(metrics.time, "time", lambda: RUN_START + 4.2)
+    monkeypatch.setattr(recorder_mod.time, "time", lambda: RUN_START + 4.2)
     recorder.on_request("GET", "/a", 5.0, 0)
     m = recorder.finish(RUN_START + 6)
     assert [w.epoch_second for w in m.windows] == [int(RUN_START + 4.2)]
@@ -187,7 +190,7 @@ def test_classify_failure_normalises_messages() -> None:
     assert a == b
     assert "0x..." in a
     long = classify_failure(CatchResponseError("x" * 1000 + "\n  tail"), 200)[2]
-    assert len(long) == metrics.MAX_MESSAGE_CHARS
+    assert len(long) == MAX_MESSAGE_CHARS
 
 
 def test_errors_dedupe_with_first_and_last_seen() -> None:
@@ -460,5 +463,5 @@ def test_memory_stays_flat_closed_histograms_are_freed_at_once() -> None:
     for second in range(1, 100):
         feed(recorder, [1000], second=second)
         recorder.close_windows(base + second + 3)
-    assert len(recorder._recent) <= metrics.LIVE_MAX_WINDOW_S
+    assert len(recorder._recent) <= LIVE_MAX_WINDOW_S
     assert len(recorder._open) <= 3

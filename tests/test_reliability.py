@@ -15,16 +15,11 @@ from pathlib import Path
 import pytest
 
 from dhakacart_bench.errors import ScenarioError
-from dhakacart_bench.scenario import (
-    EventSpec,
-    ProbeSpec,
-    load_scenario,
-    load_scenario_file,
-    scan_scenarios,
-    scenario_from_dict,
-    with_deploy_command,
-)
-from dhakacart_bench.sidecars import build_sidecars
+from dhakacart_bench.measure.run import build_sidecars
+from dhakacart_bench.scenario.lookup import load_scenario, scan_scenarios
+from dhakacart_bench.scenario.model import EventSpec, ProbeSpec, with_deploy_command
+from dhakacart_bench.scenario.parse import load_scenario_file
+from dhakacart_bench.scenario.serialise import scenario_from_dict
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -268,7 +263,8 @@ def test_bundled_scenarios_still_validate() -> None:
 
 
 def _run(tmp_path: Path, scenario: object, duration_s: float, **kw: object) -> object:
-    from dhakacart_bench.runner import RunConfig, run_scenario
+    from dhakacart_bench.measure.config import RunConfig
+    from dhakacart_bench.measure.run import run_scenario
 
     return run_scenario(
         RunConfig(
@@ -297,9 +293,9 @@ SERVER_DROPS_CONNECTIONS = pytest.mark.filterwarnings(
 @pytest.mark.slow
 @SERVER_DROPS_CONNECTIONS
 def test_rolling_reload_under_load_drops_nothing(tmp_path: Path) -> None:
-    from dhakacart_bench.availability import load_reliability
+    from dhakacart_bench.analysis.reliability import load_reliability
     from dhakacart_bench.outcome import conclude
-    from dhakacart_bench.runfolder import load_run
+    from dhakacart_bench.runfolder.reader import load_run
 
     result = _run(tmp_path, _deploy("rolling"), 12)
     run_dir = result.run_dir  # type: ignore[attr-defined]
@@ -323,10 +319,10 @@ def test_rolling_reload_under_load_drops_nothing(tmp_path: Path) -> None:
 @pytest.mark.slow
 @SERVER_DROPS_CONNECTIONS
 def test_stop_start_deploy_fails_requests_and_the_verdict(tmp_path: Path) -> None:
-    from dhakacart_bench.analysis import evaluate_slos
-    from dhakacart_bench.availability import load_reliability
+    from dhakacart_bench.analysis.reliability import load_reliability
+    from dhakacart_bench.analysis.slos import evaluate_slos
     from dhakacart_bench.outcome import conclude
-    from dhakacart_bench.runfolder import load_run
+    from dhakacart_bench.runfolder.reader import load_run
 
     result = _run(tmp_path, _deploy("restart"), 12)
     run_dir = result.run_dir  # type: ignore[attr-defined]
@@ -348,9 +344,9 @@ def test_stop_start_deploy_fails_requests_and_the_verdict(tmp_path: Path) -> Non
 @pytest.mark.slow
 @SERVER_DROPS_CONNECTIONS
 def test_killed_worker_is_replaced_and_recovery_is_measured(tmp_path: Path) -> None:
-    from dhakacart_bench.analysis import evaluate_slos
-    from dhakacart_bench.availability import load_reliability
-    from dhakacart_bench.runfolder import load_run
+    from dhakacart_bench.analysis.reliability import load_reliability
+    from dhakacart_bench.analysis.slos import evaluate_slos
+    from dhakacart_bench.runfolder.reader import load_run
 
     base = load_scenario("faults", cwd=REPO)
     scenario = dataclasses.replace(

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from dhakacart_bench.analysis import hist_stats
-from dhakacart_bench.charts import MAX_POINTS, downsample
-from dhakacart_bench.report import build_context, render_compare, render_report
-from dhakacart_bench.runfolder import load_run
+from dhakacart_bench.report.charts import MAX_POINTS, downsample
+from dhakacart_bench.report.context import build_context
+from dhakacart_bench.report.render import render_compare, render_report
+from dhakacart_bench.runfolder.reader import load_run
+from dhakacart_bench.stats.hdr import hist_stats
 from tests.runfactory import make_run
 
 XSS_SCRIPT = "<script>alert(1)</script>"

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from dhakacart_bench.report import render_report
-from dhakacart_bench.runfolder import load_run
+from dhakacart_bench.report.render import render_report
+from dhakacart_bench.runfolder.reader import load_run
 from tests.runfactory import make_run
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

@@ -11,19 +11,22 @@ from pathlib import Path
 
 import pytest
 
-from dhakacart_bench import runfolder
 from dhakacart_bench.errors import RunFolderError
-from dhakacart_bench.metrics import Measurements, Recorder, histogram_counts, new_histogram
-from dhakacart_bench.runfolder import (
+from dhakacart_bench.measure.recorder import Recorder
+from dhakacart_bench.runfolder import layout
+from dhakacart_bench.runfolder.layout import (
+    ENDPOINT_TIMESERIES_COLUMNS,
     FORMAT,
     FORMAT_VERSION,
+    TIMESERIES_COLUMNS,
     atomic_write_json,
     atomic_write_text,
-    load_run,
     new_run_dir,
-    write_measurements,
-    write_run_json,
 )
+from dhakacart_bench.runfolder.reader import load_run
+from dhakacart_bench.runfolder.windows import Measurements
+from dhakacart_bench.runfolder.writer import write_measurements, write_run_json
+from dhakacart_bench.stats.hdr import histogram_counts, new_histogram
 
 RUN_START = 1_800_000_000.4
 BASE = int(RUN_START)
@@ -129,7 +132,7 @@ def test_round_trip(run_dir: Path) -> None:
 def test_timeseries_has_a_row_per_second(run_dir: Path) -> None:
     run = load_run(run_dir)
     ts = run.timeseries()
-    assert list(ts.columns) == list(runfolder.TIMESERIES_COLUMNS)
+    assert list(ts.columns) == list(TIMESERIES_COLUMNS)
     assert ts["second"].tolist() == list(range(13))  # 0..12, idle seconds included
     assert ts["requests"].tolist() == [60, 60, 60, 60, 0, 0, 0, 60, 60, 60, 0, 0, 0]
     assert ts["users"].tolist() == [10] * 7 + [25] * 6
@@ -147,7 +150,7 @@ def test_timeseries_has_a_row_per_second(run_dir: Path) -> None:
     assert ts["requests"].sum() == run.summary["total"]["count"]
 
     ets = run.endpoint_timeseries()
-    assert list(ets.columns) == list(runfolder.ENDPOINT_TIMESERIES_COLUMNS)
+    assert list(ets.columns) == list(ENDPOINT_TIMESERIES_COLUMNS)
     assert len(ets) == 14
     row = ets[(ets["second"] == 1) & (ets["endpoint"] == "GET /api/products")].iloc[0]
     assert row["requests"] == 50 and row["max_ms"] == pytest.approx(7.9)
@@ -172,7 +175,7 @@ def test_atomic_write_text_cleans_up_on_failure(tmp_path: Path, monkeypatch) -> 
     def boom(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(runfolder.os, "replace", boom)
+    monkeypatch.setattr(layout.os, "replace", boom)
     with pytest.raises(OSError, match="disk full"):
         atomic_write_text(target, "new")
     assert target.read_text() == "old"
@@ -232,7 +235,8 @@ def test_load_run_is_lazy(run_dir: Path) -> None:
 
 def test_importing_does_not_import_locust_or_pandas() -> None:
     code = (
-        "import sys, dhakacart_bench.metrics, dhakacart_bench.runfolder; "
+        "import sys, dhakacart_bench.measure.recorder, dhakacart_bench.runfolder.reader; "
+        "import dhakacart_bench.runfolder.writer; "
         "bad = [m for m in ('locust', 'gevent', 'pandas', 'matplotlib') if m in sys.modules]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from dhakacart_bench.errors import TargetUnreachable
-from dhakacart_bench.runfolder import load_run
-from dhakacart_bench.runner import Progress, RunConfig, run_scenario, sized_scenario
-from dhakacart_bench.scenario import load_scenario
+from dhakacart_bench.measure.config import Progress, RunConfig, sized_scenario
+from dhakacart_bench.measure.run import run_scenario
+from dhakacart_bench.runfolder.reader import load_run
+from dhakacart_bench.scenario.lookup import load_scenario
 
 RUN_FILES = {
     "run.json",
@@ -154,7 +155,7 @@ def test_a_run_too_big_for_one_process_is_refused_with_advice() -> None:
     import resource
 
     from dhakacart_bench.errors import UsageError
-    from dhakacart_bench.runner import RESERVED_FILES, check_sockets_per_process
+    from dhakacart_bench.measure.limits import RESERVED_FILES, check_sockets_per_process
 
     limit = resource.getrlimit(resource.RLIMIT_NOFILE)[1] - RESERVED_FILES
     scenario = load_scenario("smoke")
@@ -168,15 +169,15 @@ def test_a_run_too_big_for_one_process_is_refused_with_advice() -> None:
 def test_a_bug_mid_run_keeps_what_was_measured(
     tmp_path: Path, tiny_target: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dhakacart_bench import runner as runner_mod
+    from dhakacart_bench.measure.engines.local import LocalEngine
 
-    original_end = runner_mod.LocalEngine.end
+    original_end = LocalEngine.end
 
-    def broken_end(self: runner_mod.LocalEngine) -> None:
+    def broken_end(self: LocalEngine) -> None:
         original_end(self)
         raise RuntimeError("boom after the load")
 
-    monkeypatch.setattr(runner_mod.LocalEngine, "end", broken_end)
+    monkeypatch.setattr(LocalEngine, "end", broken_end)
     reports = tmp_path / "reports"
     scenario = load_scenario(_probe_scenario(tmp_path))
     with pytest.raises(RuntimeError, match="boom"):
@@ -206,7 +207,7 @@ def test_deploy_command_runs_during_the_load(tmp_path: Path, tiny_target: str) -
 
 
 def test_large_runs_get_a_store_built_for_many_connections() -> None:
-    from dhakacart_bench.runner import store_settings
+    from dhakacart_bench.measure.targets import store_settings
 
     scenario = load_scenario("flash-sale")
     small = store_settings(scenario.scaled(500), RunConfig(scenario=scenario))
@@ -221,7 +222,8 @@ def test_large_runs_get_a_store_built_for_many_connections() -> None:
 def test_store_listens_on_every_extra_address() -> None:
     import httpx
 
-    from dhakacart_bench.store import ManagedStore, StoreSettings
+    from dhakacart_bench.target.commands import StoreSettings
+    from dhakacart_bench.target.process import ManagedStore
 
     with ManagedStore(StoreSettings(workers=1, extra_hosts=("127.0.0.2", "127.0.0.3"))) as store:
         assert len(store.urls) == 3

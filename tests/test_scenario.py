@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from dhakacart_bench.durations import format_duration, parse_duration
 from dhakacart_bench.errors import ScenarioError, UsageError
-from dhakacart_bench.resources import bundled_dir, find_locustfile
-from dhakacart_bench.scenario import (
+from dhakacart_bench.humanize import format_duration, parse_duration
+from dhakacart_bench.measure.shapes import target_at
+from dhakacart_bench.scenario.lookup import list_scenarios, load_scenario, scan_scenarios
+from dhakacart_bench.scenario.model import (
     SLO,
     GateSpec,
     LoadSpec,
@@ -19,12 +20,9 @@ from dhakacart_bench.scenario import (
     Stage,
     StoreSpec,
     UserSpec,
-    list_scenarios,
-    load_scenario,
-    scan_scenarios,
-    scenario_from_dict,
 )
-from dhakacart_bench.shapes import target_at
+from dhakacart_bench.scenario.resources import bundled_dir, find_locustfile
+from dhakacart_bench.scenario.serialise import scenario_from_dict
 
 LOCUSTFILE = """\
 from locust import HttpUser, task
@@ -895,8 +893,8 @@ def test_format_duration(seconds: float, text: str) -> None:
 def test_importing_scenario_modules_does_not_import_locust() -> None:
     code = (
         "import sys\n"
-        "import dhakacart_bench.scenario, dhakacart_bench.shapes, dhakacart_bench.resources\n"
-        "import dhakacart_bench.cli.scenarios\n"
+        "import dhakacart_bench.scenario.lookup, dhakacart_bench.scenario.serialise\n"
+        "import dhakacart_bench.measure.shapes, dhakacart_bench.cli.list, dhakacart_bench.cli.validate\n"
         "heavy = [m for m in ('locust', 'gevent', 'pandas', 'matplotlib') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
@@ -920,7 +918,9 @@ def test_scenarios_are_hashable_even_with_faults(project: Path) -> None:
 
 
 def test_think_time_overrides_the_class_wait_and_round_trips(tmp_path: Path) -> None:
-    from dhakacart_bench.scenario import UserSpec, load_scenario, scenario_from_dict
+    from dhakacart_bench.scenario.lookup import load_scenario
+    from dhakacart_bench.scenario.model import UserSpec
+    from dhakacart_bench.scenario.serialise import scenario_from_dict
 
     scenario = load_scenario("smoke")
     assert scenario.users[0] == UserSpec("Browser", 3, None, (0.2, 1.0))
@@ -933,7 +933,7 @@ def test_think_time_overrides_the_class_wait_and_round_trips(tmp_path: Path) -> 
 )
 def test_bad_think_time_names_the_key(tmp_path: Path, value: str, message: str) -> None:
     from dhakacart_bench.errors import ScenarioError
-    from dhakacart_bench.scenario import load_scenario
+    from dhakacart_bench.scenario.lookup import load_scenario
 
     (tmp_path / "u.py").write_text("from locust import HttpUser\nclass A(HttpUser):\n    pass\n")
     path = tmp_path / "bad.toml"

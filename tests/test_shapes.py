@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from dhakacart_bench.scenario import LoadSpec, Stage
-from dhakacart_bench.shapes import (
+from dhakacart_bench.measure.shapes import (
     OPEN_POOL_FILL_S,
     arrival_rate_at,
     expected_arrivals,
@@ -12,6 +11,7 @@ from dhakacart_bench.shapes import (
     stage_starts,
     target_at,
 )
+from dhakacart_bench.scenario.model import LoadSpec, Stage
 
 
 def closed(*stages: Stage) -> LoadSpec:

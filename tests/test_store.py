@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from dhakacart_bench.errors import StoreError
-from dhakacart_bench.store import ManagedStore, StoreSettings
+from dhakacart_bench.target.commands import StoreSettings
+from dhakacart_bench.target.process import ManagedStore
 
 PASSWORD = "shopper-pass"
 
@@ -67,7 +68,7 @@ def wait_until(check: Callable[[], bool], timeout: float = 5.0) -> None:
 
 def test_module_imports_nothing_heavy() -> None:
     code = (
-        "import sys, dhakacart_bench.store\n"
+        "import sys, dhakacart_bench.target.process\n"
         "bad = {'flask', 'sqlalchemy', 'psycopg', 'ssl', 'httpx', 'target_app', 'urllib.request'}\n"
         "print(sorted(bad & set(sys.modules)))\n"
     )

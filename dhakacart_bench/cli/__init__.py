@@ -1,32 +1,45 @@
-"""The ``bench`` command line: a thin click layer over the core.
+"""The ``bench`` command line: a thin click layer over the core, one module per command.
 
-Each command lives in its own module and is wired here with ``add_command``.
-Commands parse options, build plain config objects, call the core and print;
-:class:`~dhakacart_bench.errors.BenchError` becomes a one-line message and the
-exit code from DESIGN.md. Nothing heavy (locust, matplotlib, pandas) is
-imported at start-up, so ``bench --help`` is instant.
+Each command parses options (generated from :mod:`dhakacart_bench.settings`), builds
+plain config objects, calls the core and prints; it is wired here with
+``add_command`` in the order ``bench --help`` lists them.
+:class:`~dhakacart_bench.errors.BenchError` becomes a one-line message and the exit
+code from DESIGN.md (:class:`~dhakacart_bench.cli.group.BenchGroup`). Nothing heavy
+(locust, matplotlib, pandas) is imported at start-up, so ``bench --help`` is instant.
 """
 
 from __future__ import annotations
 
-import sys
-from typing import Any
-
 import click
 
 from dhakacart_bench import __version__
-from dhakacart_bench.errors import BenchError
+from dhakacart_bench.cli.baseline import baseline_group
+from dhakacart_bench.cli.compare import compare
+from dhakacart_bench.cli.gate import gate_command
+from dhakacart_bench.cli.group import BenchGroup
+from dhakacart_bench.cli.list import list_command
+from dhakacart_bench.cli.master import master
+from dhakacart_bench.cli.plan import plan
+from dhakacart_bench.cli.report import report
+from dhakacart_bench.cli.run import run
+from dhakacart_bench.cli.store import store
+from dhakacart_bench.cli.validate import validate_command
+from dhakacart_bench.cli.worker import worker
 
-
-class BenchGroup(click.Group):
-    """A click group that turns BenchError into a clear message and exit code."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except BenchError as exc:
-            click.secho(f"Error: {exc}", fg="red", err=True)
-            sys.exit(exc.exit_code)
+#: Every top-level command, in the order ``bench --help`` lists them.
+COMMANDS: tuple[click.Command, ...] = (
+    run,
+    list_command,
+    validate_command,
+    report,
+    compare,
+    plan,
+    gate_command,
+    baseline_group,
+    master,
+    worker,
+    store,
+)
 
 
 @click.group(cls=BenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,11 +52,5 @@ def main() -> None:
     """
 
 
-def _register() -> None:
-    from dhakacart_bench.cli import commands
-
-    for command in commands.ALL:
-        main.add_command(command)
-
-
-_register()
+for _command in COMMANDS:
+    main.add_command(_command)

@@ -1,11 +1,4 @@
-"""``bench gate`` and ``bench baseline save``: the CI deploy gate on a run folder.
-
-Thin: :func:`~dhakacart_bench.gate.evaluate_gate` decides,
-:mod:`dhakacart_bench.baseline` reads and writes baselines; these commands parse
-options, print and write the CI outputs (JUnit XML, Markdown summary, also
-appended to ``$GITHUB_STEP_SUMMARY`` when set, and ``gate.json`` in the run
-folder). :func:`publish_gate` is shared with ``bench run --gate``.
-"""
+"""Gate."""
 
 from __future__ import annotations
 
@@ -17,30 +10,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dhakacart_bench.errors import RunFolderError
+from dhakacart_bench.gate.baseline import load_baseline
+from dhakacart_bench.gate.junit import write_junit
+from dhakacart_bench.gate.rules import evaluate_gate
+from dhakacart_bench.gate.summary import render_markdown, render_text
+from dhakacart_bench.measure.config import DEFAULT_REPORTS_DIR
+from dhakacart_bench.runfolder.layout import GATE_JSON
+from dhakacart_bench.runfolder.reader import load_run, resolve_run_dir
 
 if TYPE_CHECKING:
-    from dhakacart_bench.gate import GateResult
-
-DEFAULT_REPORTS_DIR = Path("reports")
-GATE_JSON = "gate.json"
-LATEST = "latest"
-
-
-def resolve_run_dir(run_dir: str, reports_dir: Path) -> Path:
-    """``RUN_DIR`` as given, or for ``latest`` the newest complete run folder under
-    ``reports_dir`` (by the timestamp its name starts with, then by run.json's time)."""
-    path = Path(run_dir)
-    if run_dir != LATEST or path.exists():
-        return path
-    candidates = (
-        [p for p in reports_dir.iterdir() if (p / "run.json").is_file()]
-        if reports_dir.is_dir()
-        else []
-    )
-    if not candidates:
-        raise RunFolderError(f"{reports_dir}: no complete run folder to use as 'latest'")
-    return max(candidates, key=lambda p: (p.name[:16], (p / "run.json").stat().st_mtime))
+    from dhakacart_bench.gate.result import GateResult
 
 
 def publish_gate(
@@ -57,7 +36,6 @@ def publish_gate(
     ``run_dir`` gets a ``gate.json`` (skipped with a warning if it is not writable).
     Returns the files written.
     """
-    from dhakacart_bench.gate import render_markdown, render_text, write_junit
 
     for warning in result.warnings:
         click.secho(f"Warning: {warning}", fg="yellow", err=True)
@@ -75,7 +53,7 @@ def publish_gate(
             handle.write(markdown + "\n")
         written.append(Path(step_summary))
     if run_dir is not None:
-        from dhakacart_bench.runfolder import atomic_write_text
+        from dhakacart_bench.runfolder.layout import atomic_write_text
 
         target = run_dir / GATE_JSON
         try:
@@ -168,9 +146,6 @@ def gate_command(
     failed, 2 bad usage or a bad / mismatched baseline, 3 the run is not a valid
     gate input (interrupted, load generator saturated, too few requests).
     """
-    from dhakacart_bench.baseline import load_baseline
-    from dhakacart_bench.gate import evaluate_gate
-    from dhakacart_bench.runfolder import load_run
 
     run = load_run(resolve_run_dir(run_dir, reports_dir))
     loaded = load_baseline(baseline) if baseline is not None else None
@@ -191,52 +166,7 @@ def gate_command(
         run_dir=run.path,
     )
     if report:
-        from dhakacart_bench.report import render_report
+        from dhakacart_bench.report.render import render_report
 
         click.echo(f"Report: {render_report(run, gate=result)}")
     raise SystemExit(result.exit_code)
-
-
-@click.group("baseline")
-def baseline_group() -> None:
-    """Save the baselines `bench gate` compares against."""
-
-
-@baseline_group.command("save")
-@click.argument("args", nargs=-1, required=True, metavar="RUN_DIR... [PATH]")
-@click.option("--force", is_flag=True, help="Save even a run that is not a valid gate input.")
-@click.option(
-    "--reports-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_REPORTS_DIR,
-    show_default=True,
-    help="Where `latest` looks for run folders.",
-)
-def baseline_save(args: Sequence[str], force: bool, reports_dir: Path) -> None:
-    """Save RUN_DIR (or `latest`) as the baseline at PATH (default reports/baseline.json).
-
-    PATH is the last argument when it ends in `.json`. Give several run folders of
-    the same scenario to pool them: the gate then also measures how much whole
-    runs differ (the between-run noise of a busy CI host), not only the noise
-    within one run. Do this deliberately, from runs of the build you accept as the
-    new normal; commit the file (or keep it as a CI artifact).
-    """
-    from dhakacart_bench.baseline import DEFAULT_BASELINE_PATH, save_baseline
-    from dhakacart_bench.runfolder import load_run
-
-    names = list(args)
-    path = DEFAULT_BASELINE_PATH
-    if names[-1].endswith(".json") and not Path(names[-1]).is_dir():
-        path = Path(names.pop())
-    if not names:
-        raise click.UsageError("give at least one RUN_DIR")
-    runs = [load_run(resolve_run_dir(name, reports_dir)) for name in names]
-    written = save_baseline(runs, path, force=force)
-    size_kb = written.stat().st_size / 1024
-    which = runs[0].run_id if len(runs) == 1 else f"{len(runs)} runs"
-    click.echo(f"Saved baseline of {runs[0].scenario_name} ({which}) to {written}")
-    click.echo(f"({size_kb:,.0f} KB; commit it, or keep it as a CI artifact)")
-
-
-COMMANDS: list[click.Command] = [gate_command, baseline_group]
-"""The commands to add to ``bench`` (``cli/commands.py``)."""

@@ -11,8 +11,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from dhakacart_bench.cli import BenchGroup
-from dhakacart_bench.cli.gate import COMMANDS
+from dhakacart_bench.cli import main
 from tests.runfactory import make_run
 
 A = "GET /api/a"
@@ -23,10 +22,7 @@ GATE = {"p95_regression_pct": 10.0, "endpoints": ["*", A], "min_requests": 100}
 @pytest.fixture
 def bench() -> click.Group:
     """A group like ``bench``'s: BenchError becomes a message and its exit code."""
-    group = BenchGroup("bench")
-    for command in COMMANDS:
-        group.add_command(command)
-    return group
+    return main
 
 
 def invoke(bench: click.Group, *args: str | Path, env: dict[str, str] | None = None) -> Result:

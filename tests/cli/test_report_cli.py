@@ -8,20 +8,13 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from dhakacart_bench.cli import BenchGroup
-from dhakacart_bench.cli.report import COMMANDS
+from dhakacart_bench.cli import main
 from tests.runfactory import make_run
 
 
 @pytest.fixture
 def cli() -> click.Group:
-    @click.group(cls=BenchGroup)
-    def group() -> None:
-        """Test group."""
-
-    for command in COMMANDS:
-        group.add_command(command)
-    return group
+    return main
 
 
 def test_report_prints_the_path(cli: click.Group, tmp_path: Path) -> None:

@@ -6,8 +6,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from dhakacart_bench.cli import BenchGroup
-from dhakacart_bench.cli.scenarios import COMMANDS, list_command, validate_command
+from dhakacart_bench.cli import main
 
 LOCUSTFILE = "from locust import HttpUser\n\n\nclass Browser(HttpUser):\n    pass\n"
 
@@ -31,10 +30,7 @@ users = 1000
 @pytest.fixture
 def bench() -> click.Group:
     """A group like ``bench``'s: BenchError becomes a message and its exit code."""
-    group = BenchGroup("bench")
-    for command in COMMANDS:
-        group.add_command(command)
-    return group
+    return main
 
 
 @pytest.fixture
@@ -45,11 +41,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "scenarios" / "local-one.toml").write_text(GOOD)
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def test_commands_are_named_for_the_group() -> None:
-    assert [c.name for c in COMMANDS] == ["list", "validate"]
-    assert (list_command, validate_command) == COMMANDS
 
 
 def test_list_shows_local_then_bundled(bench: click.Group, project: Path) -> None:

@@ -1,0 +1,161 @@
+"""Plan."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dhakacart_bench.analysis.capacity import evaluate_capacity
+from dhakacart_bench.errors import UsageError
+
+if TYPE_CHECKING:
+    from dhakacart_bench.analysis.capacity import Capacity
+    from dhakacart_bench.runfolder.reader import Run
+
+
+SOCKET_USERS_PER_WORKER = 20_000
+WORKER_CPU_CEILING = 0.8
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How many store instances and load-generator workers N shoppers need."""
+
+    users: int
+    per_user_rps: float
+    cycle_s: float
+    response_s: float
+    think_s: float
+    needed_rps: float
+    instance_rps: float
+    instance_rps_lower_bound: bool
+    instances: int
+    worker_rps: float | None
+    workers: int
+    assumptions: tuple[str, ...]
+
+    def lines(self) -> list[str]:
+        """The plan as printable lines, assumptions last."""
+        out = [
+            f"Plan for {self.users:,} concurrent shoppers",
+            f"  request rate needed : {self.needed_rps:,.0f} req/s "
+            f"({self.per_user_rps:.3f} req/s per shopper)",
+            f"  store instances     : {self.instances:,}"
+            + (
+                " (at most: the per-instance limit was not reached)"
+                if self.instance_rps_lower_bound
+                else ""
+            )
+            + f" at {self.instance_rps:,.0f} req/s each",
+            f"  load generators     : {self.workers:,} worker process(es)"
+            + (f" at {self.worker_rps:,.0f} req/s each" if self.worker_rps else ""),
+            "Assumptions:",
+        ]
+        return out + [f"  - {a}" for a in self.assumptions]
+
+
+def _worker_rps(run: Run, ts: Any) -> tuple[float | None, str]:
+    gen = run.meta.get("generator") or {}
+    processes = max(1, int(gen.get("processes") or 1))
+    if "gen_cpu_pct" in ts:
+        busy = ts[(ts["gen_cpu_pct"] >= 10) & (ts["requests"] > 0)]
+        if len(busy):
+            per_core = float((busy["rps"] / (busy["gen_cpu_pct"] / 100)).median()) / processes
+            return per_core * WORKER_CPU_CEILING, (
+                f"{per_core:,.0f} req/s per fully busy generator process (median over "
+                f"{len(busy):,} seconds of CPU samples)"
+            )
+    cpu = gen.get("cpu_pct_p50")
+    total_rps = float((run.summary.get("total") or {}).get("rps") or 0.0)
+    if cpu and total_rps:
+        per_core = total_rps / (float(cpu) / 100) / processes
+        return per_core * WORKER_CPU_CEILING, (
+            f"{per_core:,.0f} req/s per fully busy generator process (run average)"
+        )
+    return None, "no generator CPU samples: worker count from the socket bound only"
+
+
+def make_plan(
+    run: Run, *, users: int, capacity: Capacity | None = None, utilisation: float = 0.8
+) -> Plan:
+    """Little's-law capacity plan for ``users`` concurrent shoppers (see docs/reports.md).
+
+    Raises UsageError when the run completed no requests (nothing to plan from).
+    """
+    cap = capacity or evaluate_capacity(run)
+    ts = run.timeseries()
+    steady = [lv for lv in cap.levels if lv.requests and lv.held is not False]
+    if cap.throughput_knee is not None:
+        steady = [lv for lv in steady if lv.users <= cap.throughput_knee.users] or steady
+    if steady:
+        per_user = sum(lv.rps / lv.users for lv in steady) / len(steady)
+        resp = sum((lv.stats.mean_ms or 0.0) for lv in steady) / len(steady) / 1000
+        basis = f"{len(steady)} level(s) where the SLOs held"
+    else:
+        total = run.summary.get("total") or {}
+        peak = float((run.meta.get("users") or {}).get("peak") or 1)
+        per_user = float(total.get("rps") or 0.0) / max(peak, 1.0)
+        resp = float(total.get("mean_ms") or 0.0) / 1000
+        basis = "the whole run (no steady level held its SLOs)"
+    if per_user <= 0:
+        raise UsageError(f"{run.path}: no requests completed in this run; nothing to plan from")
+    cycle = 1 / per_user
+    think = max(0.0, cycle - resp)
+    needed = users * per_user
+    candidates = []
+    if cap.broke is not None and cap.held is not None:
+        candidates.append(cap.held.rps)
+    if cap.throughput_knee is not None:
+        candidates.append(cap.throughput_knee.rps)
+    lower_bound = not candidates
+    instance_rps = min(candidates) if candidates else cap.peak_rps
+    instances = math.ceil(needed / (instance_rps * utilisation)) if instance_rps > 0 else 0
+    worker_rps, worker_basis = _worker_rps(run, ts)
+    by_cpu = math.ceil(needed / worker_rps) if worker_rps else 0
+    workers = max(1, by_cpu, math.ceil(users / SOCKET_USERS_PER_WORKER))
+    assumptions = [
+        f"Shoppers behave as in this run: {per_user:.3f} req/s each, measured as throughput "
+        f"÷ users over {basis}. By Little's law (N = X·(R+Z)) that is a {cycle:.2f} s cycle: "
+        f"{resp * 1000:.0f} ms response + {think:.2f} s think time.",
+        "Response times stay as measured at those levels (true only below the knee; past it, "
+        "a closed-loop shopper sends less, hiding demand).",
+        f"One instance = the target as deployed in this run ({run.meta.get('target', '?')} "
+        f"store at {run.meta.get('host', '?')}); instances scale linearly behind a load "
+        "balancer with no shared bottleneck — a shared database usually is one: test it.",
+        f"Per-instance capacity {instance_rps:,.0f} req/s is "
+        + (
+            "a LOWER BOUND: this run never found the limit, so the instance count is an "
+            "upper bound."
+            if lower_bound
+            else "the throughput at the knee (the highest level where the SLOs held and "
+            "throughput still grew)."
+        ),
+        f"Instances are planned at {utilisation:.0%} of that capacity (headroom).",
+        f"Load generators: {worker_basis}; planned at ≤ {WORKER_CPU_CEILING:.0%} CPU, and at "
+        f"most {SOCKET_USERS_PER_WORKER:,} users per worker process (socket bound).",
+    ]
+    if (run.meta.get("generator") or {}).get("saturated"):
+        assumptions.append(
+            "The generator was saturated in this run: its per-process "
+            "figure is uncertain; re-measure with more workers."
+        )
+    if run.workload_model == "open":
+        assumptions.append(
+            "Open workload: 'users' are shoppers in flight; the request "
+            "rate per shopper comes from the arrival rate actually served."
+        )
+    return Plan(
+        users,
+        per_user,
+        cycle,
+        resp,
+        think,
+        needed,
+        instance_rps,
+        lower_bound,
+        instances,
+        worker_rps,
+        workers,
+        tuple(assumptions),
+    )

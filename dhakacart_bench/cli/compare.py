@@ -1,0 +1,28 @@
+"""Compare."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dhakacart_bench.cli.report import _RUN_DIR
+from dhakacart_bench.report.render import render_compare
+from dhakacart_bench.runfolder.reader import load_run
+
+
+@click.command("compare")
+@click.argument("run_a", type=_RUN_DIR)
+@click.argument("run_b", type=_RUN_DIR)
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=_RUN_DIR,
+    default=None,
+    help="Where to write the HTML file (default: RUN_B/compare.html).",
+)
+def compare(run_a: Path, run_b: Path, output: Path | None) -> None:
+    """Render a side-by-side report of RUN_A (baseline) and RUN_B; print its path."""
+
+    click.echo(str(render_compare(load_run(run_a), load_run(run_b), out=output)))

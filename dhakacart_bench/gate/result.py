@@ -1,0 +1,129 @@
+"""Gate result."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dhakacart_bench.analysis.verdict import FAIL, PASS
+from dhakacart_bench.errors import EXIT_FAILED, EXIT_OK, EXIT_RUN_ERROR
+from dhakacart_bench.stats.bootstrap import METHOD
+
+if TYPE_CHECKING:
+    from dhakacart_bench.stats.bootstrap import RegressionStats
+
+
+INVALID = "INVALID"
+PASSED, FAILED, SKIPPED, ERROR = "passed", "failed", "skipped", "error"
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """One gate rule and how it came out.
+
+    ``passed`` is True, False, or None when the rule could not be checked
+    (skipped: insufficient data, not checked, no baseline). ``measured`` and
+    ``allowed`` are in the rule's unit: ms, a fraction, req/s, or for a
+    regression the p95 ratio run / baseline.
+    """
+
+    name: str
+    kind: str  # "validity" | "slo" | "regression"
+    endpoint: str
+    measured: float | None
+    allowed: float | None
+    passed: bool | None
+    message: str
+    decision: str
+    """valid / invalid; met / missed / not checked; regression / within margin /
+    not significant / insufficient data / no baseline."""
+    metric: str = ""
+    measured_text: str = "—"
+    allowed_text: str = "—"
+    regression: RegressionStats | None = None
+
+    @property
+    def status(self) -> str:
+        """passed / failed / skipped, or error for an invalid run."""
+        if self.passed is None:
+            return SKIPPED
+        if self.passed:
+            return PASSED
+        return ERROR if self.kind == "validity" else FAILED
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """Every rule of one gate evaluation, and the decision."""
+
+    run_id: str
+    run_path: str
+    scenario: str
+    baseline_id: str | None
+    baseline_source: str | None
+    p95_regression_pct: float
+    endpoints: tuple[str, ...]
+    rules: tuple[RuleResult, ...]
+    warnings: tuple[str, ...]
+    elapsed_s: float
+
+    @property
+    def valid(self) -> bool:
+        """Whether the run is a valid gate input."""
+        return all(r.passed is not False for r in self.rules if r.kind == "validity")
+
+    @property
+    def invariants_broken(self) -> bool:
+        """Business invariants broken: a failure even in an invalid run."""
+        return any(r.metric == "invariants" and r.passed is False for r in self.rules)
+
+    @property
+    def decision(self) -> str:
+        """PASS, FAIL or INVALID (the run cannot answer)."""
+        if self.invariants_broken:
+            return FAIL
+        if not self.valid:
+            return INVALID
+        if any(r.passed is False for r in self.rules):
+            return FAIL
+        return PASS
+
+    @property
+    def exit_code(self) -> int:
+        """0 pass, 1 a rule failed, 3 the run is not a valid gate input."""
+        return {PASS: EXIT_OK, FAIL: EXIT_FAILED, INVALID: EXIT_RUN_ERROR}[self.decision]
+
+    def count(self, status: str) -> int:
+        """How many rules have ``status`` (passed / failed / skipped / error)."""
+        return sum(1 for r in self.rules if r.status == status)
+
+    @property
+    def verdict_line(self) -> str:
+        """``FAIL (exit 1): 1 of 6 rules failed, 1 skipped.``"""
+        failed, skipped, errors = self.count(FAILED), self.count(SKIPPED), self.count(ERROR)
+        checked = len(self.rules) - skipped
+        if self.decision == INVALID:
+            what = "the run is not a valid gate input"
+        elif failed:
+            what = f"{failed} of {checked} checked rules failed"
+        else:
+            what = f"all {checked} checked rules passed"
+        if errors and self.decision != INVALID:
+            what += f", the run is not valid ({errors})"
+        if skipped:
+            what += f", {skipped} skipped"
+        return f"{self.decision} (exit {self.exit_code}): {what}."
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict of everything, including the decision and exit code."""
+        data = dataclasses.asdict(self)
+        data["rules"] = [{**dataclasses.asdict(rule), "status": rule.status} for rule in self.rules]
+        data.update(
+            decision=self.decision,
+            exit_code=self.exit_code,
+            verdict=self.verdict_line,
+            counts={s: self.count(s) for s in (PASSED, FAILED, SKIPPED, ERROR)},
+            method=METHOD,
+        )
+        return data

@@ -1,0 +1,201 @@
+"""Arrivals."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gevent
+from gevent.queue import Empty, Queue
+from hdrh.histogram import HdrHistogram
+
+#: Arrivals waiting longer than this for a free user are dropped (and counted).
+DEFAULT_MAX_LAG_S = 10.0
+#: The scheduler never sleeps longer than this, so rate changes apply promptly.
+DEFAULT_MAX_SLEEP_S = 0.05
+#: Lag above this (ms, p99) means the pool (max_users) was too small.
+LATE_THRESHOLD_MS = 50.0
+
+
+@dataclass(frozen=True)
+class ArrivalStats:
+    """What the open model did: planned vs started arrivals and their lag."""
+
+    planned: int
+    started: int
+    dropped: int
+    late: int
+    lag_ms_p50: float
+    lag_ms_p99: float
+    lag_ms_max: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "planned": self.planned,
+            "started": self.started,
+            "dropped": self.dropped,
+            "late": self.late,
+            "lag_ms_p50": self.lag_ms_p50,
+            "lag_ms_p99": self.lag_ms_p99,
+            "lag_ms_max": self.lag_ms_max,
+            "late_threshold_ms": LATE_THRESHOLD_MS,
+        }
+
+
+class ArrivalGate:
+    """Plans arrivals at ``rate_at(elapsed)`` per second and hands them to idle users.
+
+    ``share`` is this process's part of the total rate (1 / number of workers
+    in a distributed run). ``clock`` and ``rng`` are seams for tests.
+    """
+
+    def __init__(
+        self,
+        rate_at: Callable[[float], float],
+        *,
+        arrival: str = "poisson",
+        share: float = 1.0,
+        max_lag_s: float = DEFAULT_MAX_LAG_S,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        if arrival not in ("poisson", "uniform"):
+            raise ValueError(f"arrival must be 'poisson' or 'uniform', not {arrival!r}")
+        self._rate_at = rate_at
+        self._poisson = arrival == "poisson"
+        self._share = share
+        self._max_lag_s = max_lag_s
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._queue: Queue[float] = Queue()
+        self._lag = HdrHistogram(1, 3_600_000_000, 3)
+        self._greenlet: gevent.Greenlet | None = None
+        self.planned = 0
+        self.started = 0
+        self.dropped = 0
+        self.late = 0
+        self.start_time: float | None = None
+
+    # -- scheduling ---------------------------------------------------------------
+    def _gap(self, rate: float) -> float:
+        return self._rng.expovariate(rate) if self._poisson else 1.0 / rate
+
+    def plan_until(self, now: float, next_at: float) -> float:
+        """Queue every arrival due by ``now``; return when the next one is due."""
+        assert self.start_time is not None
+        while next_at <= now:
+            self._queue.put(next_at)
+            self.planned += 1
+            rate = self._rate_at(next_at - self.start_time) * self._share
+            if rate <= 0:
+                # no arrivals in this stage: look again a moment later
+                return max(next_at, now) + DEFAULT_MAX_SLEEP_S
+            next_at += self._gap(rate)
+        return next_at
+
+    def _run(self) -> None:
+        assert self.start_time is not None
+        next_at = self.start_time
+        while True:
+            now = self._clock()
+            rate = self._rate_at(now - self.start_time) * self._share
+            # no arrivals while the rate is zero: look again a moment later
+            next_at = now + DEFAULT_MAX_SLEEP_S if rate <= 0 else self.plan_until(now, next_at)
+            gevent.sleep(min(max(next_at - self._clock(), 0.0), DEFAULT_MAX_SLEEP_S))
+
+    def start(self, start_time: float | None = None) -> None:
+        self.start_time = self._clock() if start_time is None else start_time
+        self._greenlet = gevent.spawn(self._run)
+
+    def stop(self) -> None:
+        if self._greenlet is not None:
+            self._greenlet.kill(block=True)
+            self._greenlet = None
+
+    # -- the users' side ------------------------------------------------------------
+    def wait(self) -> float:
+        """Block until the next arrival is due to this user; return 0 (no think time)."""
+        while True:
+            due = self._queue.get()
+            lag = self._clock() - due
+            if lag > self._max_lag_s:
+                self.dropped += 1
+                continue
+            self.started += 1
+            lag_ms = max(lag, 0.0) * 1000.0
+            if lag_ms > LATE_THRESHOLD_MS:
+                self.late += 1
+            self._lag.record_value(max(1, round(lag_ms * 1000)))
+            return 0.0
+
+    def backlog(self) -> int:
+        return self._queue.qsize()
+
+    def drain(self) -> int:
+        """Drop arrivals still queued at the end of the run; return how many."""
+        n = 0
+        while True:
+            try:
+                self._queue.get_nowait()
+            except Empty:
+                return n
+            n += 1
+
+    def stats(self) -> ArrivalStats:
+        return arrival_stats(self.to_wire())
+
+    def to_wire(self) -> dict[str, Any]:
+        """Counts and the encoded lag histogram: what a distributed worker ships."""
+        return {
+            "planned": self.planned,
+            "started": self.started,
+            "dropped": self.dropped + self.backlog(),
+            "late": self.late,
+            "lag": self._lag.encode() if self._lag.get_total_count() else None,
+        }
+
+
+def arrival_stats(*wires: dict[str, Any]) -> ArrivalStats:
+    """Merge the open-model records of one or more processes exactly."""
+    lag = HdrHistogram(1, 3_600_000_000, 3)
+    for wire in wires:
+        if wire.get("lag"):
+            lag.add(HdrHistogram.decode(wire["lag"]))
+
+    def ms(us: float) -> float:
+        return round(us / 1000.0, 3)
+
+    empty = lag.get_total_count() == 0
+    return ArrivalStats(
+        planned=sum(int(w["planned"]) for w in wires),
+        started=sum(int(w["started"]) for w in wires),
+        dropped=sum(int(w["dropped"]) for w in wires),
+        late=sum(int(w["late"]) for w in wires),
+        lag_ms_p50=0.0 if empty else ms(lag.get_value_at_percentile(50)),
+        lag_ms_p99=0.0 if empty else ms(lag.get_value_at_percentile(99)),
+        lag_ms_max=0.0 if empty else ms(lag.get_max_value()),
+    )
+
+
+def open_model_class(user_class: Any, gate: ArrivalGate) -> type:
+    """A subclass of ``user_class`` whose tasks start on arrivals from ``gate``.
+
+    Its ``wait_time`` blocks for the next arrival, and ``on_start`` waits for
+    one too, so a freshly spawned user doesn't run an unplanned first task.
+    """
+
+    def wait_time(self: Any) -> float:
+        return gate.wait()
+
+    def on_start(self: Any) -> None:
+        user_class.on_start(self)
+        gate.wait()
+
+    return type(
+        user_class.__name__,
+        (user_class,),
+        {"wait_time": wait_time, "on_start": on_start, "__module__": user_class.__module__},
+    )

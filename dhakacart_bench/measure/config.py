@@ -1,0 +1,82 @@
+"""Config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dhakacart_bench.errors import ScenarioError
+from dhakacart_bench.scenario.model import with_deploy_command
+
+if TYPE_CHECKING:
+    from dhakacart_bench.measure.recorder import LiveStats
+    from dhakacart_bench.scenario.model import Scenario
+
+
+DEFAULT_REPORTS_DIR = Path("reports")
+DEFAULT_TICK_S = 1.0
+#: How long users may take to finish their current request at the end (seconds).
+DEFAULT_STOP_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one run needs; built by the CLI or by a caller's own code."""
+
+    scenario: Scenario
+    host: str | None = None  # overrides the scenario's host; None/"" = the bundled store
+    users: int | None = None  # peak users; None = the scenario's default (laptop) size
+    duration_s: float | None = None  # squeeze the stages into this many seconds
+    reports_dir: Path = DEFAULT_REPORTS_DIR
+    database_url: str | None = None  # the bundled store's database (None = embedded SQLite)
+    store_workers: int | None = None
+    tick_s: float = DEFAULT_TICK_S
+    stop_timeout_s: float = DEFAULT_STOP_TIMEOUT_S
+    workers: int = 0  # local worker processes (master + N workers on this machine)
+    expect_workers: int = 0  # remote workers the master waits for (`bench master`)
+    master_bind: str = "127.0.0.1"  # the master's listening address (unauthenticated channel!)
+    master_port: int = 0  # 0 = a free port (local workers); remote workers need a fixed one
+    worker_timeout_s: float = 60.0  # how long to wait for workers to connect
+    worker_hosts: tuple[str, ...] = ()  # local workers aim at these target URLs in turn
+    deploy_command: str | None = None  # run this command (a deploy) during the run ...
+    deploy_at_s: float | None = None  # ... this many seconds after the load starts
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the live progress line shows, once a tick."""
+
+    elapsed_s: float
+    planned_s: float
+    users: int
+    live: LiveStats
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: Path
+    status: str  # "completed" | "interrupted"
+    meta: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def sized_scenario(config: RunConfig) -> Scenario:
+    """The scenario at the size and length this run asks for."""
+    scenario = config.scenario
+    users = config.users if config.users is not None else scenario.load.default_users
+    if users < 1:
+        raise ScenarioError(f"--users must be at least 1, got {users}")
+    scenario = scenario.scaled(users)
+    if config.duration_s is not None:
+        scenario = scenario.with_duration(config.duration_s)
+    if config.deploy_command is not None:
+        at_s = config.deploy_at_s
+        if at_s is None:
+            at_s = scenario.load.duration_s / 3
+        scenario = with_deploy_command(scenario, config.deploy_command, at_s)
+    return scenario

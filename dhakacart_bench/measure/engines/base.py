@@ -1,0 +1,57 @@
+"""Engines base."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from dhakacart_bench import __version__
+from dhakacart_bench.errors import UsageError
+
+if TYPE_CHECKING:
+    from dhakacart_bench.measure.recorder import Recorder
+
+
+class Engine(Protocol):
+    """How the load is generated: one process (LocalEngine) or a master (MasterEngine)."""
+
+    runner: Any
+
+    def connect(self, stopping: Callable[[], bool]) -> None: ...
+    def begin(self, recorder: Recorder, run_start: float, run_dir: Path) -> None: ...
+    def tick(self, now: float) -> None: ...
+    def end(self) -> None: ...
+    def close(self) -> None: ...
+    def sections(self) -> dict[str, Any]: ...
+
+
+MSG_SCENARIO = "bench_scenario"
+MSG_FINAL = "bench_final"
+REPORT_KEY = "bench"
+DEFAULT_MASTER_PORT = 5557
+#: How long a worker keeps asking the master for the scenario.
+DEFAULT_CONNECT_TIMEOUT_S = 60.0
+#: How long the master waits, after stopping, for every worker's final shipment.
+DEFAULT_FINAL_TIMEOUT_S = 15.0
+
+
+def versions() -> dict[str, str]:
+    """The versions master and workers must share (a mismatch is refused)."""
+    from importlib.metadata import version
+
+    return {"dhakacart_bench": __version__, "locust": version("locust")}
+
+
+def parse_address(text: str, *, default_port: int = DEFAULT_MASTER_PORT) -> tuple[str, int]:
+    """``HOST[:PORT]`` → (host, port); a bad port is a UsageError."""
+    host, _, port = text.rpartition(":") if ":" in text else (text, "", "")
+    if not host:
+        host, port = text, ""
+    try:
+        number = int(port) if port else default_port
+    except ValueError:
+        raise UsageError(f"expected HOST[:PORT], got {text!r}") from None
+    if not 0 <= number <= 65535:
+        raise UsageError(f"port out of range in {text!r}")
+    return host, number

@@ -1,0 +1,79 @@
+"""Local engine."""
+
+from __future__ import annotations
+
+import locust  # first: it patches gevent, before anything imports ssl
+
+# isort: split
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from locust.env import Environment
+
+from dhakacart_bench.measure.arrivals import ArrivalGate, open_model_class
+from dhakacart_bench.measure.engines.locustfile import load_user_classes
+from dhakacart_bench.measure.health import GeneratorMonitor, assess
+from dhakacart_bench.measure.shapes import arrival_rate_at, make_shape_class
+
+if TYPE_CHECKING:
+    from dhakacart_bench.measure.config import RunConfig
+    from dhakacart_bench.measure.recorder import Recorder
+    from dhakacart_bench.scenario.model import Scenario
+
+
+class LocalEngine:
+    """One process: Locust's LocalRunner, with the open model's gate if any."""
+
+    workers = 0
+
+    def __init__(self, scenario: Scenario, host: str, config: RunConfig) -> None:
+        user_classes = load_user_classes(scenario)
+        load = scenario.load
+        self.gate: ArrivalGate | None = None
+        if load.model == "open":
+            self.gate = ArrivalGate(lambda t: arrival_rate_at(load, t), arrival=load.arrival)
+            user_classes = [open_model_class(cls, self.gate) for cls in user_classes]
+        env = Environment(
+            user_classes=user_classes,
+            shape_class=make_shape_class(load)(),
+            events=locust.events,
+            host=host,
+            stop_timeout=config.stop_timeout_s,
+        )
+        self.runner = env.create_local_runner()
+        self.monitor = GeneratorMonitor()
+        self.recorder: Recorder | None = None
+
+    def connect(self, stopping: Callable[[], bool]) -> None:
+        """Nothing to connect in one process."""
+
+    def begin(self, recorder: Recorder, run_start: float, run_dir: Path) -> None:
+        self.recorder = recorder
+        locust.events.request.add_listener(recorder.on_request)
+        self.monitor.start()
+        if self.gate is not None:
+            self.gate.start(run_start)
+
+    def tick(self, now: float) -> None:
+        assert self.recorder is not None
+        cpu, lag = self.monitor.sample()
+        self.recorder.set_generator_sample(cpu, lag, now)
+
+    def end(self) -> None:
+        self.runner.quit()
+
+    def close(self) -> None:
+        self.monitor.stop()
+        if self.gate is not None:
+            self.gate.stop()
+        if self.recorder is not None:
+            locust.events.request.remove_listener(self.recorder.on_request)
+
+    def sections(self) -> dict[str, Any]:
+        return {
+            "generator": assess(self.monitor.samples, processes=1, cpu_count=os.cpu_count()),
+            "arrivals": self.gate.stats().to_dict() if self.gate is not None else None,
+            "workers": None,
+        }

@@ -1,0 +1,86 @@
+"""Locustfile."""
+
+from __future__ import annotations
+
+import locust  # first: it patches gevent, before anything imports ssl
+
+# isort: split
+import importlib.util
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from dhakacart_bench.errors import ScenarioError
+
+if TYPE_CHECKING:
+    from dhakacart_bench.scenario.model import Scenario
+
+
+def load_user_classes(scenario: Scenario) -> list[type[locust.User]]:
+    """Import the scenario's locustfile and return its user classes, weighted."""
+    path = scenario.locustfile
+    module_name = f"bench_locustfile_{path.stem}_{abs(hash(str(path)))}"
+    module = sys.modules.get(module_name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise ScenarioError(f"cannot import locustfile {path}", path=str(scenario.path))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    classes: list[type[locust.User]] = []
+    for spec_ in scenario.users:
+        cls = getattr(module, spec_.class_name, None)
+        if not (isinstance(cls, type) and issubclass(cls, locust.User)):
+            raise ScenarioError(
+                f"{spec_.class_name!r} is not a Locust User class in {path}",
+                path=str(scenario.path),
+                key="users",
+            )
+        attrs: dict[str, Any] = {
+            "weight": spec_.weight,
+            "__module__": cls.__module__,
+            "on_stop": _closing_on_stop(cls),
+        }
+        if spec_.fixed_count is not None:
+            attrs["fixed_count"] = spec_.fixed_count
+        if spec_.think_time is not None:
+            attrs["wait_time"] = locust.between(*spec_.think_time)
+        classes.append(type(cls.__name__, (cls,), attrs))
+    return classes
+
+
+def with_host(cls: type[locust.User], host: str) -> type[locust.User]:
+    """``cls`` aimed at ``host`` whatever the master says (a worker's own target address).
+
+    Locust's worker sets every user class's ``host`` from the master on each spawn
+    message; an instance attribute set before the user builds its client wins.
+    """
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        self.host = host
+        cls.__init__(self, *args, **kwargs)
+
+    return type(cls.__name__, (cls,), {"__init__": __init__, "__module__": cls.__module__})
+
+
+def _close_client(user: Any) -> None:
+    """Close a user's HTTP connections (FastHttpSession keeps them in ``.client``)."""
+    client = getattr(user, "client", None)
+    for candidate in (getattr(client, "client", None), client):
+        close = getattr(candidate, "close", None)
+        if callable(close):
+            close()
+            return
+
+
+def _closing_on_stop(cls: type[locust.User]) -> Callable[[Any], None]:
+    """``cls.on_stop``, then close the user's connections: a stopped user leaks no socket."""
+
+    def on_stop(self: Any) -> None:
+        try:
+            cls.on_stop(self)
+        finally:
+            _close_client(self)
+
+    return on_stop

@@ -1,0 +1,220 @@
+"""Health."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+#: A sample above either threshold counts as a saturated second.
+DEFAULT_CPU_THRESHOLD_PCT = 90.0
+DEFAULT_LAG_THRESHOLD_MS = 100.0
+#: The run is flagged when at least this fraction of its seconds were saturated,
+#: and at least DEFAULT_MIN_SATURATED_S of them (one hiccup does not void a short run).
+DEFAULT_SATURATED_FRACTION = 0.10
+DEFAULT_MIN_SATURATED_S = 3
+#: The first seconds (imports, spawning) are not judged.
+DEFAULT_WARMUP_S = 3
+LAG_PROBE_INTERVAL_S = 0.05
+
+
+@dataclass(frozen=True)
+class HealthThresholds:
+    cpu_pct: float = DEFAULT_CPU_THRESHOLD_PCT
+    lag_ms: float = DEFAULT_LAG_THRESHOLD_MS
+    saturated_fraction: float = DEFAULT_SATURATED_FRACTION
+    min_saturated_s: int = DEFAULT_MIN_SATURATED_S
+    warmup_s: int = DEFAULT_WARMUP_S
+
+
+def _percentile(values: Sequence[float], pct: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100.0 * (len(ordered) - 1))))
+    return round(ordered[index], 2)
+
+
+def assess(
+    samples: Sequence[tuple[float, float]],
+    *,
+    processes: int = 1,
+    cpu_count: int | None = None,
+    thresholds: HealthThresholds = HealthThresholds(),
+) -> dict[str, Any]:
+    """Judge per-second ``(cpu_pct, lag_ms)`` samples of the busiest generator process."""
+    judged = list(samples[thresholds.warmup_s :]) or list(samples)
+    cpus = [c for c, _ in judged]
+    lags = [lag for _, lag in judged]
+    hot_cpu = sum(1 for c in cpus if c >= thresholds.cpu_pct)
+    hot_lag = sum(1 for lag in lags if lag >= thresholds.lag_ms)
+    saturated_seconds = sum(
+        1 for c, lag in judged if c >= thresholds.cpu_pct or lag >= thresholds.lag_ms
+    )
+    observed = len(judged)
+    saturated = (
+        observed > 0
+        and saturated_seconds >= thresholds.min_saturated_s
+        and saturated_seconds / observed >= thresholds.saturated_fraction
+    )
+    reason = None
+    if saturated:
+        parts = []
+        if hot_cpu:
+            parts.append(f"CPU at or above {thresholds.cpu_pct:.0f}% for {hot_cpu} s")
+        if hot_lag:
+            parts.append(f"event-loop lag at or above {thresholds.lag_ms:.0f} ms for {hot_lag} s")
+        reason = (
+            f"load generator saturated: {' and '.join(parts)} of {observed} s observed "
+            f"({saturated_seconds / observed:.0%}); its latencies measure the generator, "
+            "not the target — add workers (--workers) or lower the load"
+        )
+    return {
+        "processes": processes,
+        "cpu_count": cpu_count,
+        "cpu_pct_p50": _percentile(cpus, 50),
+        "cpu_pct_max": round(max(cpus), 2) if cpus else 0.0,
+        "lag_ms_p99": _percentile(lags, 99),
+        "lag_ms_max": round(max(lags), 2) if lags else 0.0,
+        "saturated_seconds": saturated_seconds,
+        "observed_seconds": observed,
+        "saturated": saturated,
+        "reason": reason,
+        "thresholds": {
+            "cpu_pct": thresholds.cpu_pct,
+            "lag_ms": thresholds.lag_ms,
+            "saturated_fraction": thresholds.saturated_fraction,
+            "min_saturated_s": thresholds.min_saturated_s,
+        },
+    }
+
+
+class GeneratorMonitor:
+    """Samples this process's CPU and event-loop lag; runs inside a gevent loop."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._process = psutil.Process()
+        self._process.cpu_percent(None)  # prime: the first call always returns 0.0
+        self._max_lag_s = 0.0
+        self._greenlet: Any = None
+        self.samples: list[tuple[float, float]] = []
+
+    def _probe(self) -> None:
+        import gevent
+
+        while True:
+            before = time.perf_counter()
+            gevent.sleep(LAG_PROBE_INTERVAL_S)
+            late = time.perf_counter() - before - LAG_PROBE_INTERVAL_S
+            self._max_lag_s = max(self._max_lag_s, late)
+
+    def start(self) -> None:
+        import gevent
+
+        self._greenlet = gevent.spawn(self._probe)
+
+    def stop(self) -> None:
+        if self._greenlet is not None:
+            self._greenlet.kill(block=True)
+            self._greenlet = None
+
+    def sample(self) -> tuple[float, float]:
+        """CPU % since the last sample and the worst lag (ms) since the last sample."""
+        cpu = float(self._process.cpu_percent(None))
+        lag_ms = round(self._max_lag_s * 1000.0, 2)
+        self._max_lag_s = 0.0
+        self.samples.append((cpu, lag_ms))
+        return cpu, lag_ms
+
+
+#: Other processes using at least this many cores in a second make it a busy second.
+DEFAULT_FOREIGN_CORES = 0.5
+#: The host is flagged busy when this fraction of the run's seconds were busy (and >= 3).
+DEFAULT_BUSY_FRACTION = 0.20
+
+
+class HostMonitor:
+    """How much CPU *other* processes used while we ran: the noisy-neighbour check.
+
+    A shared CI runner or laptop shifts whole runs' latencies; statistics within
+    one run cannot see it. Each second this compares the machine's busy CPU time
+    with that of our own process tree (this process, the bundled store, local
+    workers): the difference is somebody else's. Run it at the root of the tree
+    only (the runner's process), never in a worker.
+    """
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self._root = psutil.Process()
+        self._last_busy = self._busy()
+        self._last_tree = self._tree_times()
+        self._last_time = time.monotonic()
+        self.samples: list[float] = []  # foreign cores, one per sample
+
+    def _busy(self) -> float:
+        times = self._psutil.cpu_times()
+        idle = times.idle + getattr(times, "iowait", 0.0)
+        return float(sum(times) - idle)
+
+    def _tree_times(self) -> dict[int, float]:
+        out = {}
+        try:
+            processes = [self._root, *self._root.children(recursive=True)]
+        except self._psutil.Error:
+            processes = [self._root]
+        for proc in processes:
+            try:
+                times = proc.cpu_times()
+            except self._psutil.Error:
+                continue
+            out[proc.pid] = times.user + times.system
+        return out
+
+    def sample(self) -> float:
+        """Cores used by other processes since the last sample."""
+        now = time.monotonic()
+        busy, tree = self._busy(), self._tree_times()
+        ours = sum(cpu - self._last_tree.get(pid, 0.0) for pid, cpu in tree.items())
+        elapsed = max(now - self._last_time, 1e-3)
+        foreign = max(0.0, (busy - self._last_busy) - max(ours, 0.0)) / elapsed
+        self._last_busy, self._last_tree, self._last_time = busy, tree, now
+        self.samples.append(round(foreign, 3))
+        return foreign
+
+
+def assess_host(
+    samples: Sequence[float],
+    *,
+    cores: float = DEFAULT_FOREIGN_CORES,
+    fraction: float = DEFAULT_BUSY_FRACTION,
+    min_seconds: int = DEFAULT_MIN_SATURATED_S,
+    warmup_s: int = DEFAULT_WARMUP_S,
+) -> dict[str, Any]:
+    """The ``host`` section of run.json: was the machine shared with something busy?"""
+    judged = list(samples[warmup_s:]) or list(samples)
+    busy_seconds = sum(1 for s in judged if s >= cores)
+    observed = len(judged)
+    busy = observed > 0 and busy_seconds >= min_seconds and busy_seconds / observed >= fraction
+    mean = sum(judged) / observed if observed else 0.0
+    reason = None
+    if busy:
+        reason = (
+            f"other processes on this machine used {mean:.1f} CPU cores on average"
+            f" (at least {cores:g} in {busy_seconds} of {observed} s): the run shared the"
+            " machine, so its latencies are not comparable with a quiet run — re-run"
+        )
+    return {
+        "foreign_cores_mean": round(mean, 3),
+        "foreign_cores_p50": _percentile(judged, 50),
+        "foreign_cores_max": round(max(judged), 3) if judged else 0.0,
+        "busy_seconds": busy_seconds,
+        "observed_seconds": observed,
+        "busy": busy,
+        "reason": reason,
+        "thresholds": {"cores": cores, "fraction": fraction, "min_seconds": min_seconds},
+    }

@@ -1,0 +1,56 @@
+"""Limits."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dhakacart_bench.errors import UsageError
+
+if TYPE_CHECKING:
+    from dhakacart_bench.measure.config import RunConfig
+
+
+#: Sockets a load process keeps for itself (logs, the master channel, DNS, ...).
+RESERVED_FILES = 512
+
+
+def sockets_per_process() -> int:
+    """How many connections one process of ours may hold: its hard open-files limit, less ours."""
+    import resource
+
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[1] - RESERVED_FILES
+
+
+def check_sockets_per_process(peak_users: int, config: RunConfig) -> None:
+    """Refuse a run whose local load processes would each need more sockets than allowed.
+
+    One user holds one connection; one process may open at most its hard
+    open-files limit. Remote workers (``bench master``) judge their own limits.
+    """
+    import math
+
+    if config.expect_workers:
+        return
+    processes = max(1, config.workers)
+    per_process = math.ceil(peak_users / processes)
+    limit = sockets_per_process()
+    if per_process > limit:
+        needed = math.ceil(peak_users / limit)
+        raise UsageError(
+            f"{peak_users:,} users in {processes} load process(es) means {per_process:,}"
+            f" sockets each, above this machine's open-files limit"
+            f" ({limit + RESERVED_FILES:,}); use --workers {needed} or more"
+        )
+
+
+def raise_open_files_limit() -> int:
+    """Raise this process's soft open-files limit to the hard one; return the new limit.
+
+    A load process holds one socket per connected user.
+    """
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return int(hard)

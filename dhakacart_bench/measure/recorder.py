@@ -1,0 +1,435 @@
+"""Recorder."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from dhakacart_bench.measure.failures import ErrorKey, classify_failure
+from dhakacart_bench.runfolder.windows import (
+    EndpointCounts,
+    EndpointWindow,
+    Measurements,
+    WindowData,
+)
+from dhakacart_bench.stats.hdr import (
+    HDR_HIGHEST_US,
+    add_histogram,
+    encode_histogram,
+    new_histogram,
+    release_histogram,
+    values_at_percentiles,
+)
+
+DEFAULT_MAX_ERRORS = 1000
+DEFAULT_GRACE_S = 2.0
+DEFAULT_LIVE_WINDOW_S = 10
+#: How many closed seconds of merged (all-endpoint) histograms are kept for live().
+LIVE_MAX_WINDOW_S = 30
+
+
+@dataclass
+class _ErrorTally:
+    count: int
+    first_seen: float  # epoch seconds
+    last_seen: float
+
+    def add(self, count: int, first_seen: float, last_seen: float) -> None:
+        self.count += count
+        self.first_seen = min(self.first_seen, first_seen)
+        self.last_seen = max(self.last_seen, last_seen)
+
+
+class _Live:
+    """A window still being recorded into: a live histogram plus exact counters."""
+
+    __slots__ = ("bytes", "failures", "hist", "max_us", "min_us", "requests", "sum_us")
+
+    def __init__(self) -> None:
+        self.hist = new_histogram()
+        self.requests = 0
+        self.failures = 0
+        self.bytes = 0
+        self.sum_us = 0
+        self.min_us = HDR_HIGHEST_US
+        self.max_us = 0
+
+    def add_counts(
+        self, requests: int, failures: int, nbytes: int, sum_us: int, min_us: int, max_us: int
+    ) -> None:
+        self.requests += requests
+        self.failures += failures
+        self.bytes += nbytes
+        self.sum_us += sum_us
+        self.min_us = min(self.min_us, min_us)
+        self.max_us = max(self.max_us, max_us)
+
+    def freeze(self) -> EndpointWindow:
+        return EndpointWindow(
+            requests=self.requests,
+            failures=self.failures,
+            bytes=self.bytes,
+            sum_us=self.sum_us,
+            min_us=self.min_us if self.requests else 0,
+            max_us=self.max_us,
+            histogram_b64=encode_histogram(self.hist),
+        )
+
+
+def _counts_of(live: _Live) -> EndpointCounts:
+    return EndpointCounts(
+        requests=live.requests,
+        failures=live.failures,
+        bytes=live.bytes,
+        sum_us=live.sum_us,
+        min_us=live.min_us if live.requests else 0,
+        max_us=live.max_us,
+    )
+
+
+@dataclass(frozen=True)
+class LiveStats:
+    """Numbers for the progress line.
+
+    ``rps``, ``p95_ms`` and ``error_pct`` cover the last ``window_s`` seconds (closed
+    and still-open windows, up to ``now``); ``requests``/``failures`` the whole run.
+    ``p95_ms`` is None when there were no requests in that span.
+    """
+
+    elapsed_s: float
+    users: int
+    rps: float
+    p95_ms: float | None
+    error_pct: float
+    requests: int
+    failures: int
+
+    @property
+    def total_error_pct(self) -> float:
+        """Failures as a percentage of all requests so far."""
+        return 100.0 * self.failures / self.requests if self.requests else 0.0
+
+
+class Recorder:
+    """Per-endpoint, per-second HDR recording of Locust request events.
+
+    Not thread-safe: call it from one thread (Locust's event loop and a ticker
+    greenlet in the same thread, as the runner does).
+    """
+
+    def __init__(self, *, run_start: float, max_errors: int = DEFAULT_MAX_ERRORS) -> None:
+        self.run_start = run_start
+        self.max_errors = max_errors
+        # hot path: (epoch_second, request_type, name) -> live window
+        self._open: dict[tuple[int, str, str], _Live] = {}
+        # closed windows, compact: epoch_second -> WindowData
+        self._closed: dict[int, WindowData] = {}
+        # whole run, per endpoint (live histograms; one per endpoint)
+        self._run: dict[str, _Live] = {}
+        self._run_total = _Live()
+        # merged all-endpoint histograms of the last closed seconds (for live())
+        self._recent: dict[int, _Live] = {}
+        self._users: dict[int, int] = {}
+        self._last_users = 0
+        self._generator: dict[int, tuple[float, float]] = {}
+        self._errors: dict[ErrorKey, _ErrorTally] = {}
+        self._errors_overflow = 0
+        self._pending_errors: dict[ErrorKey, _ErrorTally] = {}
+        self._pending_overflow = 0
+
+    # ---- hot path
+
+    def on_request(
+        self,
+        request_type: str,
+        name: str,
+        response_time: float,
+        response_length: int | None,
+        exception: BaseException | str | None = None,
+        start_time: float | None = None,
+        response: Any = None,
+        context: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        """Locust ``events.request`` listener: record one request.
+
+        The window is the request's completion second, ``int(start_time +
+        response_time / 1000)`` (now, when ``start_time`` is None).
+        """
+        if start_time is None:
+            second = int(time.time())
+        else:
+            second = int(start_time + response_time / 1000.0)
+        key = (second, request_type, name)
+        window = self._open.get(key)
+        if window is None:
+            window = self._open[key] = _Live()
+        us = round(response_time * 1000)
+        if us < 1:
+            us = 1
+        elif us > HDR_HIGHEST_US:
+            us = HDR_HIGHEST_US
+        window.hist.record_value(us)
+        window.requests += 1
+        window.sum_us += us
+        if us < window.min_us:
+            window.min_us = us
+        if us > window.max_us:
+            window.max_us = us
+        if response_length:
+            window.bytes += response_length
+        if exception is not None:
+            window.failures += 1
+            self._record_error(
+                f"{request_type} {name}",
+                exception,
+                getattr(response, "status_code", None),
+                time.time() if start_time is None else start_time + response_time / 1000.0,
+            )
+
+    def _record_error(
+        self, endpoint: str, exception: BaseException | str, status: int | None, when: float
+    ) -> None:
+        kind, status, message = classify_failure(exception, status)
+        self._add_error(ErrorKey(endpoint, kind, status, message), 1, when, when)
+
+    def _add_error(self, key: ErrorKey, count: int, first: float, last: float) -> None:
+        for table, is_pending in ((self._errors, False), (self._pending_errors, True)):
+            tally = table.get(key)
+            if tally is not None:
+                tally.add(count, first, last)
+            elif len(table) < self.max_errors:
+                table[key] = _ErrorTally(count, first, last)
+            elif is_pending:
+                self._pending_overflow += count
+            else:
+                self._errors_overflow += count
+
+    # ---- ticker
+
+    def set_users(self, users: int, now: float | None = None) -> None:
+        """The user count for the current second (carried forward to seconds without one)."""
+        second = int(time.time() if now is None else now)
+        self._users[second] = users
+        self._last_users = users
+
+    def set_generator_sample(self, cpu_pct: float, lag_ms: float, now: float | None = None) -> None:
+        """A load-generator self-check sample (CPU %, event-loop lag) for the current second."""
+        second = int(time.time() if now is None else now)
+        self._generator[second] = (float(cpu_pct), float(lag_ms))
+
+    def close_windows(self, now: float, grace_s: float = DEFAULT_GRACE_S) -> list[WindowData]:
+        """Close every window whose second ended more than ``grace_s`` before ``now``.
+
+        Each closed window is folded into the whole-run histograms and kept only in
+        encoded form; its live histogram is freed. Returns what was closed by this
+        call (for a window closed before and reopened by late requests, only the
+        late part), sorted by second — exactly what a worker must ship.
+        """
+        cutoff = now - grace_s
+        by_second: dict[int, dict[str, _Live]] = {}
+        for key in [k for k in self._open if k[0] + 1 <= cutoff]:
+            second, request_type, name = key
+            by_second.setdefault(second, {})[f"{request_type} {name}"] = self._open.pop(key)
+        closed = []
+        for second in sorted(by_second):
+            closed.append(self._close_second(second, by_second[second]))
+        if closed:
+            self._trim_recent(max(self._recent, default=0))
+        return closed
+
+    def _close_second(self, second: int, lives: dict[str, _Live]) -> WindowData:
+        delta = WindowData(second, {name: live.freeze() for name, live in lives.items()})
+        recent = self._recent.get(second)
+        if recent is None:
+            recent = self._recent[second] = _Live()
+        for name, live in lives.items():
+            run = self._run.get(name)
+            if run is None:
+                run = self._run[name] = _Live()
+            for target in (run, self._run_total, recent):
+                add_histogram(target.hist, live.hist)
+                target.add_counts(
+                    live.requests, live.failures, live.bytes, live.sum_us, live.min_us, live.max_us
+                )
+        previous = self._closed.get(second)
+        if previous is None:
+            self._closed[second] = delta
+        else:
+            self._closed[second] = _merge_windows(previous, delta, lives)
+        for live in lives.values():
+            release_histogram(live.hist)
+        return delta
+
+    def _trim_recent(self, newest: int) -> None:
+        for second in [s for s in self._recent if s <= newest - LIVE_MAX_WINDOW_S]:
+            release_histogram(self._recent.pop(second).hist)
+
+    # ---- distributed
+
+    def ingest(self, windows: Iterable[WindowData], errors: Iterable[dict[str, Any]] = ()) -> None:
+        """Merge windows and errors from another recorder (a distributed worker), exactly.
+
+        Windows become (or join) open windows here and are closed by the next
+        :meth:`close_windows` / :meth:`finish`; a window for a second already closed
+        is merged into it. ``errors`` are dicts as :meth:`drain_errors` returns.
+        """
+        for window in windows:
+            for endpoint, ew in window.endpoints.items():
+                if not ew.requests:
+                    continue
+                request_type, _, name = endpoint.partition(" ")
+                key = (window.epoch_second, request_type, name)
+                live = self._open.get(key)
+                if live is None:
+                    live = self._open[key] = _Live()
+                incoming = ew.histogram()
+                add_histogram(live.hist, incoming)
+                release_histogram(incoming)
+                live.add_counts(ew.requests, ew.failures, ew.bytes, ew.sum_us, ew.min_us, ew.max_us)
+        for error in errors:
+            if set(error) == {"overflow"}:
+                self._errors_overflow += int(error["overflow"])
+                self._pending_overflow += int(error["overflow"])
+                continue
+            error_key = ErrorKey(
+                str(error["endpoint"]),
+                str(error["kind"]),
+                None if error.get("status") is None else int(error["status"]),
+                str(error["message"]),
+            )
+            self._add_error(
+                error_key,
+                int(error["count"]),
+                float(error["first_seen_at"]),
+                float(error["last_seen_at"]),
+            )
+
+    def drain_errors(self) -> list[dict[str, Any]]:
+        """Error deltas since the last drain, for shipping to the master's :meth:`ingest`.
+
+        Each dict has endpoint, kind, status, message, count and ``first_seen_at`` /
+        ``last_seen_at`` (epoch seconds: workers' run starts differ). Occurrences
+        that did not fit in ``max_errors`` come as one extra ``{"overflow": n}``.
+        """
+        drained: list[dict[str, Any]] = [
+            {
+                "endpoint": key.endpoint,
+                "kind": key.kind,
+                "status": key.status,
+                "message": key.message,
+                "count": tally.count,
+                "first_seen_at": tally.first_seen,
+                "last_seen_at": tally.last_seen,
+            }
+            for key, tally in self._pending_errors.items()
+        ]
+        if self._pending_overflow:
+            drained.append({"overflow": self._pending_overflow})
+        self._pending_errors = {}
+        self._pending_overflow = 0
+        return drained
+
+    # ---- reading
+
+    def live(self, now: float, window_s: int = DEFAULT_LIVE_WINDOW_S) -> LiveStats:
+        """Progress numbers at ``now``; see :class:`LiveStats` (``window_s`` ≤ 30)."""
+        window_s = max(1, min(int(window_s), LIVE_MAX_WINDOW_S))
+        current = int(now)
+        first = current - window_s + 1
+        span = now - max(float(first), self.run_start)
+        scratch = new_histogram()
+        requests = failures = 0
+        for second, recent in self._recent.items():
+            if first <= second <= current:
+                add_histogram(scratch, recent.hist)
+                requests += recent.requests
+                failures += recent.failures
+        for (second, _, _), live in self._open.items():
+            if first <= second <= current:
+                add_histogram(scratch, live.hist)
+                requests += live.requests
+                failures += live.failures
+        p95 = values_at_percentiles(scratch, [95.0])[0] / 1000 if requests else None
+        release_histogram(scratch)
+        open_requests = sum(w.requests for w in self._open.values())
+        open_failures = sum(w.failures for w in self._open.values())
+        return LiveStats(
+            elapsed_s=max(0.0, now - self.run_start),
+            users=self._last_users,
+            rps=requests / span if span > 0 else 0.0,
+            p95_ms=p95,
+            error_pct=100.0 * failures / requests if requests else 0.0,
+            requests=self._run_total.requests + open_requests,
+            failures=self._run_total.failures + open_failures,
+        )
+
+    def finish(self, end_time: float) -> Measurements:
+        """Close every window and build the run's :class:`Measurements`."""
+        self.close_windows(math.inf, 0.0)
+        first = math.floor(self.run_start)
+        windows = [self._closed[s] for s in sorted(self._closed)]
+        last = max(math.floor(end_time), windows[-1].epoch_second if windows else first) - first
+
+        users_by_second: dict[int, int] = {}
+        earlier = [s for s in self._users if s < first]
+        current = self._users[max(earlier)] if earlier else 0
+        for index in range(last + 1):
+            current = self._users.get(first + index, current)
+            users_by_second[index] = current
+
+        errors = [
+            {
+                "endpoint": key.endpoint,
+                "kind": key.kind,
+                "status": key.status,
+                "message": key.message,
+                "count": tally.count,
+                "first_seen_s": round(tally.first_seen - self.run_start, 3),
+                "last_seen_s": round(tally.last_seen - self.run_start, 3),
+            }
+            for key, tally in sorted(
+                self._errors.items(), key=lambda item: (-item[1].count, item[1].first_seen)
+            )
+        ]
+        return Measurements(
+            run_start=self.run_start,
+            run_end=end_time,
+            duration_s=max(0.0, end_time - self.run_start),
+            endpoints={name: live.hist for name, live in self._run.items()},
+            total=self._run_total.hist,
+            counts={name: _counts_of(live) for name, live in self._run.items()},
+            total_counts=_counts_of(self._run_total),
+            windows=windows,
+            users_by_second=users_by_second,
+            generator_by_second={s - first: v for s, v in sorted(self._generator.items())},
+            errors=errors,
+            errors_overflow=self._errors_overflow,
+        )
+
+
+def _merge_windows(previous: WindowData, delta: WindowData, lives: dict[str, _Live]) -> WindowData:
+    """``previous`` plus late data for the same second (``lives`` are delta's live histograms)."""
+    endpoints = dict(previous.endpoints)
+    for name, new in delta.endpoints.items():
+        old = endpoints.get(name)
+        if old is None:
+            endpoints[name] = new
+            continue
+        hist = old.histogram()
+        add_histogram(hist, lives[name].hist)
+        encoded = encode_histogram(hist)
+        release_histogram(hist)
+        endpoints[name] = EndpointWindow(
+            requests=old.requests + new.requests,
+            failures=old.failures + new.failures,
+            bytes=old.bytes + new.bytes,
+            sum_us=old.sum_us + new.sum_us,
+            min_us=min(old.min_us, new.min_us),
+            max_us=max(old.max_us, new.max_us),
+            histogram_b64=encoded,
+        )
+    return WindowData(previous.epoch_second, endpoints)

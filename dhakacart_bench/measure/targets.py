@@ -1,0 +1,100 @@
+"""Targets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from dhakacart_bench.errors import TargetUnreachable
+from dhakacart_bench.measure.limits import sockets_per_process
+from dhakacart_bench.target.commands import StoreSettings
+from dhakacart_bench.target.process import ManagedStore
+
+if TYPE_CHECKING:
+    from dhakacart_bench.measure.config import RunConfig
+    from dhakacart_bench.scenario.model import Scenario
+
+
+DEFAULT_PROBE_TIMEOUT_S = 10.0
+
+
+def probe_target(host: str, *, path: str = "/", timeout: float = DEFAULT_PROBE_TIMEOUT_S) -> None:
+    """Raise TargetUnreachable unless ``host`` answers HTTP at all (any status)."""
+    import httpx
+
+    url = host.rstrip("/") + path
+    try:
+        httpx.get(url, timeout=timeout, follow_redirects=False)
+    except httpx.HTTPError as exc:
+        raise TargetUnreachable(
+            f"the target {host} did not answer ({type(exc).__name__}: {exc}); "
+            "check --host, or leave it out to test the bundled store"
+        ) from exc
+
+
+def schedule_deal_opening(url: str, admin_token: str, opens_at: datetime) -> None:
+    """Move the bundled store's flash-sale opening to ``opens_at`` (admin API)."""
+    import httpx
+
+    headers = {"X-Admin-Token": admin_token}
+    deals = httpx.get(f"{url}/api/deals", timeout=10).json()["items"]
+    for deal in deals:
+        httpx.put(
+            f"{url}/api/admin/deals/{deal['id']}",
+            json={"starts_at": opens_at.isoformat()},
+            headers=headers,
+            timeout=10,
+        ).raise_for_status()
+
+
+#: Above this many users the bundled store is set up for many connections:
+#: gevent workers, several listening addresses, enough processes for the sockets.
+LARGE_RUN_USERS = 10_000
+#: Connections per (client address, server address) pair we allow ourselves;
+#: a pair has ~28,000 ephemeral ports, some of them in TIME_WAIT.
+CONNECTIONS_PER_ADDRESS = 20_000
+
+
+def store_settings(scenario: Scenario, config: RunConfig) -> Any:
+    """The bundled store's settings for this scenario at this size."""
+    import math
+
+    spec = scenario.store
+    workers = config.store_workers or spec.workers
+    users = scenario.load.peak_users
+    large: dict[str, Any] = {}
+    if users > LARGE_RUN_USERS:
+        workers = max(workers, math.ceil(users / sockets_per_process()))
+        # one address per local worker when there are workers, at least enough for the pairs
+        addresses = min(32, max(math.ceil(users / CONNECTIONS_PER_ADDRESS), config.workers))
+        large = {
+            "worker_class": "gevent",
+            "worker_connections": math.ceil(users / workers) + 1000,
+            "extra_hosts": tuple(f"127.0.0.{i}" for i in range(2, addresses + 1)),
+        }
+    return StoreSettings(
+        database_url=config.database_url,
+        workers=workers,
+        threads=spec.threads,
+        products=spec.products,
+        deal_stock=spec.deal_stock,
+        deal_per_user_limit=spec.deal_per_user_limit,
+        users=spec.users,
+        faults=dict(spec.faults) if spec.faults else None,
+        **large,
+    )
+
+
+@contextmanager
+def bundled_store(scenario: Scenario, config: RunConfig) -> Iterator[Any]:
+    """Start the reference store for this scenario; stop it afterwards."""
+
+    settings = store_settings(scenario, config)
+    store = ManagedStore(settings)
+    try:
+        store.start()
+        yield store
+    finally:
+        store.stop()

@@ -1,0 +1,250 @@
+"""Context."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from dhakacart_bench.analysis.capacity import evaluate_capacity
+from dhakacart_bench.analysis.compare import compare_runs
+from dhakacart_bench.analysis.plan import make_plan
+from dhakacart_bench.analysis.slos import evaluate_slos, invariants_state, scenario_slos
+from dhakacart_bench.analysis.verdict import FAIL, PASS, evaluate_verdict
+from dhakacart_bench.report import charts
+from dhakacart_bench.report.sections import reliability_context
+from dhakacart_bench.stats.hdr import hist_stats, percentile_spectrum
+
+if TYPE_CHECKING:
+    from dhakacart_bench.runfolder.reader import Run
+
+
+TOP_ENDPOINTS_IN_DISTRIBUTION = 4
+ENDPOINT_STATS = ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms")
+
+
+def _model_words(run: Run) -> str:
+    if run.workload_model == "open":
+        arr = run.meta.get("arrivals") or {}
+        detail = ""
+        if arr:
+            detail = (
+                f" Planned {arr.get('planned', 0):,} arrivals, started "
+                f"{arr.get('started', 0):,}, late {arr.get('late', 0):,}, dropped "
+                f"{arr.get('dropped', 0):,}."
+            )
+        return (
+            "Open model: arrival rate — shoppers arrive on schedule whether or not the "
+            "store is slow, so queueing shows up in the latencies." + detail
+        )
+    return (
+        "Closed model: user count stages — each simulated shopper waits for a response "
+        "before its next request, so latency under stalls may be understated "
+        "(coordinated omission)."
+    )
+
+
+def _generator(run: Run) -> dict[str, Any]:
+    gen = dict(run.meta.get("generator") or {})
+    if gen.get("saturated"):
+        words = (
+            "SATURATED — "
+            + str(gen.get("reason") or "CPU or lag too high")
+            + ": its latencies measure the load generator, not the store."
+        )
+    else:
+        words = (
+            f"Healthy: CPU p50 {gen.get('cpu_pct_p50', '?')}%, max "
+            f"{gen.get('cpu_pct_max', '?')}%; event-loop lag p99 "
+            f"{gen.get('lag_ms_p99', '?')} ms over {gen.get('processes', 1)} process(es)."
+        )
+    return {"words": words, "saturated": bool(gen.get("saturated")), "raw": gen}
+
+
+def _endpoints(run: Run, hists: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    summary_rows = {str(r.get("name")): r for r in run.summary.get("endpoints", [])}
+    summary_rows["*"] = run.summary.get("total") or {}
+    for name in [*run.endpoints(), "*"]:
+        srow = summary_rows.get(name, {})
+        st = hist_stats(hists[name]) if name in hists else None
+        count = int(srow.get("count") or (st.count if st else 0))
+        failures = int(srow.get("failures") or 0)
+        row = {
+            "name": name,
+            "count": count,
+            "failures": failures,
+            "error_rate": failures / count if count else 0.0,
+            "rps": float(srow.get("rps") or 0.0),
+        }
+        row.update({k: (st.get(k) if st else None) for k in ENDPOINT_STATS})
+        rows.append(row)
+    return rows
+
+
+def _histograms(run: Run) -> dict[str, Any]:
+    out = {"*": run.histogram("*")}
+    for name in run.endpoints():
+        try:
+            out[name] = run.histogram(name)
+        except KeyError:
+            continue
+    return out
+
+
+def _p95_target(run: Run) -> float | None:
+    for s in scenario_slos(run.meta):
+        if s.get("metric") == "p95_ms" and (s.get("endpoint") or "*") == "*":
+            return None if s.get("max") is None else float(s["max"])
+    return None
+
+
+def _charts(
+    run: Run, hists: dict[str, Any], endpoints: list[dict[str, Any]], capacity: dict[str, Any]
+) -> dict[str, str]:
+
+    ts = run.timeseries()
+    busiest = sorted((r for r in endpoints if r["name"] != "*"), key=lambda r: -r["count"])
+    names = ["*"] + [r["name"] for r in busiest[:TOP_ENDPOINTS_IN_DISTRIBUTION]]
+    spectra = {n: percentile_spectrum(hists[n]) for n in names if n in hists}
+    out = {
+        "load": charts.load_chart(ts),
+        "latency": charts.latency_chart(ts, slo_ms=_p95_target(run)),
+        "errors": charts.errors_chart(ts, run.errors),
+        "distribution": charts.distribution_chart(spectra),
+    }
+    if len(capacity["levels"]) >= 2:
+        out["capacity"] = charts.capacity_chart(
+            capacity["levels"],
+            knee_users=capacity["knee_users"],
+            held_users=capacity["held_users"] if capacity["broke_users"] else None,
+            usl=capacity["usl"],
+            p95_target_ms=_p95_target(run),
+        )
+    return out
+
+
+def _plan_users(run: Run) -> int | None:
+    load = (run.meta.get("scenario") or {}).get("load") or {}
+    users = load.get("reference_users") or (run.meta.get("users") or {}).get("reference_peak")
+    return int(users) if users else None
+
+
+def build_context(run: Run, *, baseline: Run | None = None, charts: bool = True) -> dict[str, Any]:
+    """The report as plain data: verdict, capacity, SLOs, tables, metadata, SVG charts.
+
+    Numbers are raw (ms, rates 0..1, req/s); the template formats them. ``charts=False``
+    skips the matplotlib work (for tests and callers that only need the numbers).
+    """
+    slos = evaluate_slos(run)
+    verdict = evaluate_verdict(run, slos)
+    cap = evaluate_capacity(run)
+    hists = _histograms(run)
+    endpoints = _endpoints(run, hists)
+    inv_ok, inv_words = invariants_state(run.meta)
+    inv = run.meta.get("invariants") or {}
+    capacity = {
+        "headline": cap.headline,
+        "supported": cap.supported,
+        "mode": cap.mode,
+        "peak_rps": cap.peak_rps,
+        "held_users": cap.held.users if cap.held else None,
+        "broke_users": cap.broke.users if cap.broke else None,
+        "knee_users": cap.throughput_knee.users if cap.throughput_knee else None,
+        "knee_rps": cap.throughput_knee.rps if cap.throughput_knee else None,
+        "levels": [
+            {
+                "users": lv.users,
+                "seconds": lv.seconds,
+                "requests": lv.requests,
+                "rps": lv.rps,
+                "error_rate": lv.error_rate,
+                "p50_ms": lv.stats.p50_ms,
+                "p95_ms": lv.stats.p95_ms,
+                "p99_ms": lv.stats.p99_ms,
+                "held": lv.held,
+                "broken": list(lv.broken),
+            }
+            for lv in cap.levels
+        ],
+        "usl": asdict(cap.usl),
+    }
+    plan_users = _plan_users(run)
+    plan = None
+    if plan_users and (run.summary.get("total") or {}).get("count"):
+        plan = make_plan(run, users=plan_users, capacity=cap)
+    ctx: dict[str, Any] = {
+        "title": f"{run.scenario_name or 'run'} — {run.run_id}",
+        "run": {
+            "id": run.run_id,
+            "scenario": run.scenario_name,
+            "description": (run.meta.get("scenario") or {}).get("description") or "",
+            "started_at": run.meta.get("started_at"),
+            "ended_at": run.meta.get("ended_at"),
+            "duration_s": run.duration_s,
+            "status": run.status,
+            "status_reason": run.meta.get("status_reason"),
+            "host": run.meta.get("host"),
+            "target": run.meta.get("target"),
+            "workload_model": run.workload_model,
+            "model_words": _model_words(run),
+            "versions": run.meta.get("versions") or {},
+            "users": run.meta.get("users") or {},
+            "scenario_json": json.dumps(run.meta.get("scenario") or {}, indent=2, sort_keys=True),
+        },
+        "generator": _generator(run),
+        "verdict": {
+            "status": verdict.status,
+            "headline": verdict.headline,
+            "reasons": list(verdict.reasons),
+            "css": {PASS: "pass", FAIL: "fail"}.get(verdict.status, "inconclusive"),
+        },
+        "capacity": capacity,
+        "slos": [
+            {
+                "name": r.name,
+                "metric": r.metric,
+                "endpoint": r.endpoint,
+                "target": r.target,
+                "measured": r.measured,
+                "measured_text": r.measured_text,
+                "passed": r.passed,
+                "reason": r.reason,
+            }
+            for r in slos
+        ],
+        "invariants": {
+            "ok": inv_ok,
+            "words": inv_words,
+            "problems": [str(p) for p in inv.get("problems") or []],
+            "stats": dict(inv.get("stats") or {}),
+        },
+        "endpoints": endpoints,
+        "errors": sorted(
+            run.errors, key=lambda e: (-int(e.get("count") or 0), float(e.get("first_seen_s") or 0))
+        ),
+        "errors_overflow": int(run.meta.get("errors_overflow") or 0),
+        "plan": None if plan is None else {**asdict(plan), "lines": plan.lines()},
+        "changes": None,
+        "charts": {},
+    }
+    if baseline is not None:
+        cmp = compare_runs(baseline, run)
+        ctx["changes"] = {
+            "baseline_id": cmp.baseline_id,
+            "top": [{"text": c.text, "worse": c.worse} for c in cmp.top_changes],
+            "rows": [
+                {
+                    "endpoint": r["endpoint"],
+                    "count": r["count"],
+                    "count_baseline": r["count_baseline"],
+                    "metrics": {m: asdict(c) for m, c in r["changes"].items()},
+                }
+                for r in cmp.rows
+            ],
+        }
+    if charts:
+        ctx["charts"] = _charts(run, hists, endpoints, capacity)
+
+    ctx["reliability"] = reliability_context(run, charts=charts)  # None: no probe, no events
+    return ctx

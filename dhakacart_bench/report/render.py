@@ -1,0 +1,78 @@
+"""Render."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dhakacart_bench.humanize import fmt_ms, fmt_pct, signed_change
+from dhakacart_bench.report.context import build_context
+from dhakacart_bench.report.sections import gate_context
+from dhakacart_bench.runfolder.layout import COMPARE_NAME, REPORT_NAME
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from dhakacart_bench.runfolder.reader import Run
+
+
+def template_environment() -> jinja2.Environment:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("dhakacart_bench.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["ms"] = fmt_ms
+    env.filters["pct"] = fmt_pct
+    env.filters["num"] = lambda v, d=0: "—" if v is None else f"{v:,.{d}f}"
+    env.filters["signed_pct"] = signed_change
+    return env
+
+
+def _write_atomic(out: Path, text: str) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out
+
+
+def render_report(
+    run: Run, *, baseline: Run | None = None, out: Path | None = None, gate: Any = None
+) -> Path:
+    """Write the run's report (default ``<run>/report.html``, atomically); return its path.
+
+    ``gate`` is a :class:`~dhakacart_bench.gate.GateResult` to show as the report's
+    gate section (each rule, measured, allowed, pass/fail, baseline deltas).
+    """
+    ctx = build_context(run, baseline=baseline)
+    if gate is not None:
+        ctx["gate"] = gate_context(gate)
+    html = template_environment().get_template("report.html").render(**ctx)
+    return _write_atomic(Path(out) if out else run.path / REPORT_NAME, html)
+
+
+def render_compare(run_a: Run, run_b: Run, out: Path | None = None) -> Path:
+    """Write a side-by-side report of ``run_a`` (baseline) and ``run_b``; return its path.
+
+    Default path: ``<run_b>/compare.html``. Deltas are ``run_b`` relative to ``run_a``.
+    """
+    a = build_context(run_a)
+    b = build_context(run_b, baseline=run_a)
+    html = (
+        template_environment()
+        .get_template("compare.html")
+        .render(a=a, b=b, changes=b["changes"], title=f"{a['run']['id']} vs {b['run']['id']}")
+    )
+    return _write_atomic(Path(out) if out else run_b.path / COMPARE_NAME, html)

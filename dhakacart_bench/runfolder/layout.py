@@ -1,0 +1,103 @@
+"""Layout."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+FORMAT = "dhakacart-bench/run"
+FORMAT_VERSION = 1
+RUN_JSON = "run.json"
+SUMMARY_JSON = "summary.json"
+HISTOGRAMS_JSON = "histograms.json"
+WINDOWS_JSONL = "windows.jsonl"
+TIMESERIES_CSV = "timeseries.csv"
+ENDPOINT_TIMESERIES_CSV = "endpoint_timeseries.csv"
+ERRORS_JSON = "errors.json"
+REPORT_NAME = "report.html"
+COMPARE_NAME = "compare.html"
+GATE_JSON = "gate.json"
+PROBE_CSV = "probe.csv"
+PROBE_COLUMNS = ("t_s", "path", "ok", "status", "kind", "latency_ms")
+EVENTS_DIR = "events"
+TIMESERIES_COLUMNS = (
+    "second",
+    "time",
+    "users",
+    "requests",
+    "failures",
+    "bytes",
+    "rps",
+    "error_rate",
+    "mean_ms",
+    "p50_ms",
+    "p90_ms",
+    "p95_ms",
+    "p99_ms",
+    "max_ms",
+    "gen_cpu_pct",
+    "gen_lag_ms",
+)
+ENDPOINT_TIMESERIES_COLUMNS = (
+    "second",
+    "endpoint",
+    "requests",
+    "failures",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "max_ms",
+)
+TOTAL = "*"
+ERROR_KINDS = ("http_status", "connection", "timeout", "validation", "exception")
+
+
+def new_run_dir(base: Path, scenario_name: str, started_at: datetime) -> Path:
+    """Create and return ``base/<YYYYmmddTHHMMSSZ>-<scenario>`` (``-2``, ``-3``... if taken)."""
+    stamp = started_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    base.mkdir(parents=True, exist_ok=True)
+    name = f"{stamp}-{scenario_name}"
+    suffix = 1
+    while True:
+        candidate = base / (name if suffix == 1 else f"{name}-{suffix}")
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            suffix += 1
+            continue
+        return candidate
+
+
+@contextmanager
+def _atomic_writer(path: Path) -> Iterator[IO[str]]:
+    """A text handle on a temporary file that replaces ``path`` only if the block succeeds."""
+    path = Path(path)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically: temp file in the same dir, fsync, rename."""
+    with _atomic_writer(path) as handle:
+        handle.write(text)
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    """Serialise ``obj`` as indented JSON and write it atomically (nothing is written if
+    serialisation fails)."""
+    atomic_write_text(path, json.dumps(obj, indent=2, allow_nan=False) + "\n")

@@ -1,0 +1,222 @@
+"""Reader."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hdrh.histogram import HdrHistogram
+
+from dhakacart_bench.errors import RunFolderError
+from dhakacart_bench.runfolder.layout import (
+    ENDPOINT_TIMESERIES_CSV,
+    ERRORS_JSON,
+    FORMAT,
+    FORMAT_VERSION,
+    HISTOGRAMS_JSON,
+    RUN_JSON,
+    SUMMARY_JSON,
+    TIMESERIES_CSV,
+    TOTAL,
+    WINDOWS_JSONL,
+)
+from dhakacart_bench.stats.availability import Check
+from dhakacart_bench.stats.hdr import decode_histogram
+
+if TYPE_CHECKING:
+    import pandas
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RunFolderError(f"{path}: missing from the run folder") from None
+    except OSError as exc:
+        raise RunFolderError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RunFolderError(
+            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Run:
+    """A complete run folder, read lazily (see :func:`load_run`)."""
+
+    path: Path
+    meta: dict[str, Any]
+    summary: dict[str, Any]
+    errors: list[dict[str, Any]]
+    _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @property
+    def run_id(self) -> str:
+        """The run's id (the folder name unless run.json says otherwise)."""
+        return str(self.meta.get("run_id") or self.path.name)
+
+    @property
+    def scenario_name(self) -> str:
+        """The scenario's name."""
+        return str(self.meta.get("scenario_name", ""))
+
+    @property
+    def status(self) -> str:
+        """``completed``, ``interrupted`` or ``failed``."""
+        return str(self.meta.get("status", ""))
+
+    @property
+    def workload_model(self) -> str:
+        """``closed`` (user stages) or ``open`` (arrival rate)."""
+        return str(self.meta.get("workload_model", ""))
+
+    @property
+    def duration_s(self) -> float:
+        """The measured duration in seconds."""
+        value = self.meta.get("duration_s", self.summary.get("duration_s", 0.0))
+        return float(value or 0.0)
+
+    def endpoints(self) -> list[str]:
+        """Endpoint names, sorted (without the ``"*"`` aggregate)."""
+        return [str(row["name"]) for row in self.summary.get("endpoints", [])]
+
+    def _histograms(self) -> dict[str, Any]:
+        """histograms.json, parsed once (it is small: one encoding per endpoint)."""
+        data = self._cache.get(HISTOGRAMS_JSON)
+        if data is None:
+            data = _read_json(self.path / HISTOGRAMS_JSON)
+            if not isinstance(data, dict) or "total" not in data or "endpoints" not in data:
+                raise RunFolderError(f"{self.path / HISTOGRAMS_JSON}: not a histograms file")
+            self._cache[HISTOGRAMS_JSON] = data
+        return data
+
+    def histogram(self, endpoint: str = TOTAL) -> HdrHistogram:
+        """The whole-run histogram (µs) of one endpoint, or of all (``"*"``).
+
+        Raises KeyError naming the known endpoints when ``endpoint`` is unknown.
+        """
+        data = self._histograms()
+        if endpoint == TOTAL:
+            return decode_histogram(data["total"])
+        try:
+            encoded = data["endpoints"][endpoint]
+        except KeyError:
+            known = ", ".join(sorted(data["endpoints"])) or "none"
+            raise KeyError(f"no endpoint {endpoint!r} in {self.path}; known: {known}") from None
+        return decode_histogram(encoded)
+
+    def iter_windows(self) -> Iterator[tuple[int, dict[str, HdrHistogram]]]:
+        """Stream ``(second, {endpoint: histogram})`` from windows.jsonl, in order."""
+        path = self.path / WINDOWS_JSONL
+        try:
+            handle = path.open(encoding="utf-8")
+        except FileNotFoundError:
+            raise RunFolderError(f"{path}: missing from the run folder") from None
+        with handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                    yield (
+                        int(record["second"]),
+                        {
+                            name: decode_histogram(encoded)
+                            for name, encoded in record["endpoints"].items()
+                        },
+                    )
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise RunFolderError(f"{path}: line {number} is invalid ({exc})") from None
+
+    def _csv(self, name: str) -> pandas.DataFrame:
+        import pandas
+
+        path = self.path / name
+        if not path.is_file():
+            raise RunFolderError(f"{path}: missing from the run folder")
+        return pandas.read_csv(path)
+
+    def timeseries(self) -> pandas.DataFrame:
+        """timeseries.csv as a DataFrame (one row per second; NaN latency when idle)."""
+        return self._csv(TIMESERIES_CSV)
+
+    def endpoint_timeseries(self) -> pandas.DataFrame:
+        """endpoint_timeseries.csv as a DataFrame."""
+        return self._csv(ENDPOINT_TIMESERIES_CSV)
+
+
+def load_run(path: Path | str) -> Run:
+    """Open a complete run folder; RunFolderError (naming the file) if it is not one."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise RunFolderError(f"{folder}: no such run folder")
+    run_json = folder / RUN_JSON
+    if not run_json.is_file():
+        raise RunFolderError(
+            f"{folder}: incomplete run folder: run.json missing"
+            " — the run may have crashed before finishing"
+        )
+    meta = _read_json(run_json)
+    if not isinstance(meta, dict):
+        raise RunFolderError(f"{run_json}: expected a JSON object")
+    if meta.get("format") != FORMAT:
+        raise RunFolderError(
+            f"{run_json}: not a dhakacart-bench run (format {meta.get('format')!r},"
+            f" expected {FORMAT!r})"
+        )
+    version = meta.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise RunFolderError(f"{run_json}: invalid format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise RunFolderError(
+            f"{run_json}: format_version {version} is newer than this dhakacart-bench"
+            f" supports ({FORMAT_VERSION}); upgrade dhakacart-bench to read it"
+        )
+    summary = _read_json(folder / SUMMARY_JSON)
+    if not isinstance(summary, dict):
+        raise RunFolderError(f"{folder / SUMMARY_JSON}: expected a JSON object")
+    errors = _read_json(folder / ERRORS_JSON)
+    if not isinstance(errors, list):
+        raise RunFolderError(f"{folder / ERRORS_JSON}: expected a JSON list")
+    return Run(path=folder, meta=meta, summary=summary, errors=errors)
+
+
+def read_probe_csv(text: str) -> list[Check]:
+    """Parse ``probe.csv`` (written by the probe sidecar)."""
+    rows = csv.DictReader(text.splitlines())
+    return [
+        Check(
+            t_s=float(r["t_s"]),
+            path=r["path"],
+            ok=r["ok"] == "1",
+            status=int(r["status"]) if r["status"] else None,
+            kind=r["kind"],
+            latency_ms=float(r["latency_ms"]),
+        )
+        for r in rows
+    ]
+
+
+LATEST = "latest"
+
+
+def resolve_run_dir(run_dir: str, reports_dir: Path) -> Path:
+    """``RUN_DIR`` as given, or for ``latest`` the newest complete run folder under
+    ``reports_dir`` (by the timestamp its name starts with, then by run.json's time)."""
+    path = Path(run_dir)
+    if run_dir != LATEST or path.exists():
+        return path
+    candidates = (
+        [p for p in reports_dir.iterdir() if (p / "run.json").is_file()]
+        if reports_dir.is_dir()
+        else []
+    )
+    if not candidates:
+        raise RunFolderError(f"{reports_dir}: no complete run folder to use as 'latest'")
+    return max(candidates, key=lambda p: (p.name[:16], (p / "run.json").stat().st_mtime))
