@@ -25,6 +25,7 @@ from dhakacart_bench.target.commands import (
     DEFAULT_USERS,
     DEFAULT_WORKERS,
     gunicorn_command,
+    store_env,
 )
 from dhakacart_bench.target.database import (
     do_seed,
