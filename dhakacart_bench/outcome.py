@@ -10,6 +10,7 @@ from dhakacart_bench.analysis.verdict import evaluate_verdict
 from dhakacart_bench.errors import EXIT_FAILED, EXIT_OK, EXIT_RUN_ERROR
 from dhakacart_bench.gate.rules import evaluate_gate
 from dhakacart_bench.report.render import render_report
+from dhakacart_bench.runfolder.meta import VerdictMeta
 from dhakacart_bench.runfolder.reader import load_run
 from dhakacart_bench.runfolder.writer import write_run_json
 
@@ -54,14 +55,8 @@ def conclude(
     run = load_run(run_dir)
     verdict = evaluate_verdict(run)
     exit_code = EXIT_CODE_OF[verdict.status]
-    write_run_json(
-        run.path,
-        {
-            **run.meta,
-            "verdict": {"status": verdict.status, "reasons": list(verdict.reasons)},
-            "exit_code": exit_code,
-        },
-    )
+    recorded = VerdictMeta(verdict.status, verdict.reasons, verdict.validity)
+    write_run_json(run.path, run.meta.with_verdict(recorded, exit_code))
     run = load_run(run_dir)
     gate_result = None
     if gate:

@@ -15,8 +15,12 @@ import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.synthetic import MakeRun, write_synthetic_run
 
 
 @pytest.fixture
@@ -62,3 +66,17 @@ def tiny_target() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def make_run(tmp_path: Path) -> MakeRun:
+    """Write synthetic run folders through the real recorder and writer (tests/synthetic.py).
+
+    ``make_run(seconds=30, ...)`` returns the folder, under ``tmp_path`` unless
+    ``parent=`` says otherwise.
+    """
+
+    def make(*, parent: Path | None = None, **options: Any) -> Path:
+        return write_synthetic_run(tmp_path if parent is None else parent, **options)
+
+    return make

@@ -16,9 +16,15 @@ from dhakacart_bench.analysis.plan import SOCKET_USERS_PER_WORKER, make_plan
 from dhakacart_bench.analysis.slos import evaluate_slos
 from dhakacart_bench.analysis.verdict import FAIL, INCONCLUSIVE, PASS, evaluate_verdict
 from dhakacart_bench.runfolder.reader import load_run
-from dhakacart_bench.stats.hdr import hist_stats, percentile_spectrum
+from dhakacart_bench.stats.hdr import hist_stats, new_histogram, percentile_spectrum
 from dhakacart_bench.stats.usl import find_knee, fit_usl
-from tests.runfactory import make_run, new_histogram, ramp_profile, usl_throughput
+from tests.synthetic import (
+    MakeRun,
+    ramp_profile,
+    rewrite_meta,
+    usl_throughput,
+    write_synthetic_run,
+)
 
 LEVELS = [10, 20, 30, 40, 50, 60, 70, 80]
 
@@ -27,7 +33,7 @@ def _steps(tmp_path: Path, **kw):
     """Eight 10-second steps; p95 passes 500 ms from 60 users on."""
     kw.setdefault("latency_model", lambda ep, n: 20.0 if n < 60 else 900.0)
     return load_run(
-        make_run(
+        write_synthetic_run(
             tmp_path,
             seconds=80,
             users_profile=lambda s: LEVELS[s // 10],
@@ -69,19 +75,19 @@ def test_percentile_spectrum_is_monotone_and_ends_at_max() -> None:
     assert any(p == pytest.approx(99.0) for p, _ in spectrum)
 
 
-def test_slos_measure_what_the_factory_recorded(tmp_path: Path) -> None:
-    run = load_run(make_run(tmp_path, error_rate=0.02))
+def test_slos_measure_what_the_factory_recorded(make_run: MakeRun, tmp_path: Path) -> None:
+    run = load_run(make_run(error_rate=0.02))
     by_metric = {r.metric: r for r in evaluate_slos(run)}
-    total = run.summary["total"]
-    assert by_metric["p95_ms"].measured == total["p95_ms"]
+    total = run.summary.total
+    assert by_metric["p95_ms"].measured == total.p95_ms
     assert by_metric["p95_ms"].passed is True
-    assert by_metric["error_rate"].measured == total["failures"] / total["count"]
+    assert by_metric["error_rate"].measured == total.failures / total.count
     assert by_metric["error_rate"].measured == pytest.approx(0.02, abs=0.002)
     assert by_metric["error_rate"].passed is False
     assert by_metric["invariants"].passed is True
 
 
-def test_rps_and_endpoint_slos(tmp_path: Path) -> None:
+def test_rps_and_endpoint_slos(make_run: MakeRun, tmp_path: Path) -> None:
     slos = [
         {"metric": "rps", "endpoint": "*", "min": 10_000.0, "max": None, "name": "10k rps"},
         {
@@ -93,11 +99,11 @@ def test_rps_and_endpoint_slos(tmp_path: Path) -> None:
         },
         {"metric": "p95_ms", "endpoint": "GET /nowhere", "max": 1.0, "min": None, "name": "x"},
     ]
-    run = load_run(make_run(tmp_path, slos=slos))
+    run = load_run(make_run(slos=slos))
     rps, checkout, nowhere = evaluate_slos(run)
-    assert rps.measured == run.summary["total"]["rps"] and rps.passed is False
-    row = next(r for r in run.summary["endpoints"] if r["name"] == "POST /api/checkout")
-    assert checkout.measured == row["p99_ms"] and checkout.passed is True
+    assert rps.measured == run.summary.total.rps and rps.passed is False
+    row = run.summary.row("POST /api/checkout")
+    assert row is not None and checkout.measured == row.p99_ms and checkout.passed is True
     assert nowhere.passed is None and "no requests" in nowhere.reason
 
 
@@ -127,15 +133,17 @@ def test_rps_and_endpoint_slos(tmp_path: Path) -> None:
         ({"invariants": None}, INCONCLUSIVE, "could not be checked"),
     ],
 )
-def test_verdict_rules(tmp_path: Path, kwargs: dict, status: str, words: str) -> None:
-    verdict = evaluate_verdict(load_run(make_run(tmp_path, seconds=10, **kwargs)))
+def test_verdict_rules(
+    make_run: MakeRun, tmp_path: Path, kwargs: dict, status: str, words: str
+) -> None:
+    verdict = evaluate_verdict(load_run(make_run(seconds=10, **kwargs)))
     assert verdict.status == status, verdict.reasons
     assert any(words in r for r in verdict.reasons), verdict.reasons
     assert verdict.headline
 
 
-def test_verdict_is_frozen(tmp_path: Path) -> None:
-    verdict = evaluate_verdict(load_run(make_run(tmp_path, seconds=5)))
+def test_verdict_is_frozen(make_run: MakeRun, tmp_path: Path) -> None:
+    verdict = evaluate_verdict(load_run(make_run(seconds=5)))
     with pytest.raises(AttributeError):
         verdict.status = FAIL  # type: ignore[misc]
 
@@ -168,30 +176,28 @@ def test_capacity_headline_names_the_knee(tmp_path: Path) -> None:
     assert cap.usl.ok and cap.usl.n_star == pytest.approx(math.sqrt(0.98 / 0.0005), rel=0.1)
 
 
-def test_capacity_says_when_the_limit_was_not_reached(tmp_path: Path) -> None:
-    cap = evaluate_capacity(load_run(make_run(tmp_path, stepped=True)))
+def test_capacity_says_when_the_limit_was_not_reached(make_run: MakeRun, tmp_path: Path) -> None:
+    cap = evaluate_capacity(load_run(make_run(stepped=True)))
     assert cap.supported and cap.broke is None and cap.throughput_knee is None
     assert "Held every level tested (up to 100 users" in cap.headline
     assert "the limit is higher than this run reached" in cap.headline
     assert not cap.usl.ok and "κ ≈ 0" in cap.usl.reason
 
 
-def test_capacity_single_level_cannot_locate_a_limit(tmp_path: Path) -> None:
-    cap = evaluate_capacity(load_run(make_run(tmp_path, users_profile=lambda s: 40)))
+def test_capacity_single_level_cannot_locate_a_limit(make_run: MakeRun, tmp_path: Path) -> None:
+    cap = evaluate_capacity(load_run(make_run(users_profile=lambda s: 40)))
     assert len(cap.levels) == 1 and not cap.supported
     assert "can't locate a limit" in cap.headline
     assert not cap.usl.ok and "at least 4" in cap.usl.reason
 
 
-def test_capacity_of_a_ramp_uses_bins(tmp_path: Path) -> None:
+def test_capacity_of_a_ramp_uses_bins(make_run: MakeRun, tmp_path: Path) -> None:
     run = load_run(
-        make_run(
-            tmp_path, seconds=120, users_profile=ramp_profile(1, 240, 120), usl=(5.0, 0.0, 0.0)
-        )
+        make_run(seconds=120, users_profile=ramp_profile(1, 240, 120), usl=(5.0, 0.0, 0.0))
     )
     mode, levels = load_levels(run)
     assert mode == "ramp" and len(levels) >= 8
-    assert sum(lv.requests for lv in levels) == run.summary["total"]["count"]
+    assert sum(lv.requests for lv in levels) == run.summary.total.count
 
 
 def test_capacity_fails_from_the_lowest_level(tmp_path: Path) -> None:
@@ -236,12 +242,11 @@ def test_find_knee() -> None:
     assert find_knee([10], [100]) is None
 
 
-def test_compare_ranks_the_biggest_changes(tmp_path: Path) -> None:
-    base = load_run(make_run(tmp_path, name="base"))
+def test_compare_ranks_the_biggest_changes(make_run: MakeRun, tmp_path: Path) -> None:
+    base = load_run(make_run(name="base"))
     slow = {"GET /api/products": 24.0, "GET /api/products/[id]": 8.4, "POST /api/checkout": 40.0}
     run = load_run(
         make_run(
-            tmp_path,
             name="run",
             latency_model=lambda ep, n: slow[ep],
             error_rate=lambda s, ep, n: 0.03 if ep == "POST /api/checkout" else 0,
@@ -278,8 +283,10 @@ def test_plan_follows_littles_law(tmp_path: Path) -> None:
     assert "Little's law" in text and "20,000 users per worker" in text
 
 
-def test_plan_says_capacity_is_a_lower_bound_when_never_saturated(tmp_path: Path) -> None:
-    plan = make_plan(load_run(make_run(tmp_path, stepped=True)), users=5000)
+def test_plan_says_capacity_is_a_lower_bound_when_never_saturated(
+    make_run: MakeRun, tmp_path: Path
+) -> None:
+    plan = make_plan(load_run(make_run(stepped=True)), users=5000)
     assert plan.instance_rps_lower_bound
     assert any("LOWER BOUND" in a for a in plan.assumptions)
 
@@ -302,36 +309,28 @@ def test_a_throughput_plateau_at_flat_latency_is_not_a_knee() -> None:
     assert _latency_rose_after(rising, knee_i) is True
 
 
-def test_a_busy_machine_makes_latency_failures_inconclusive(tmp_path: Path) -> None:
-    import json
-
+def test_a_busy_machine_makes_latency_failures_inconclusive(
+    make_run: MakeRun, tmp_path: Path
+) -> None:
     from dhakacart_bench.analysis.verdict import INCONCLUSIVE, evaluate_verdict
     from dhakacart_bench.measure.health import assess_host
     from dhakacart_bench.runfolder.reader import load_run
-    from dhakacart_bench.runfolder.writer import write_run_json
 
-    path = make_run(
-        tmp_path, seconds=30, slos=[{"metric": "p95_ms", "endpoint": "*", "max": 0.001}]
-    )
-    meta = json.loads((path / "run.json").read_text())
-    write_run_json(path, {**meta, "machine": assess_host([1.5] * 30)})
+    path = make_run(seconds=30, slos=[{"metric": "p95_ms", "endpoint": "*", "max": 0.001}])
+    rewrite_meta(path, machine=assess_host([1.5] * 30))
     verdict = evaluate_verdict(load_run(path))
     assert verdict.status == INCONCLUSIVE
     assert any("busy with other work" in reason for reason in verdict.reasons)
     assert any(reason.startswith("(Not trusted)") for reason in verdict.reasons)
 
 
-def test_more_users_than_planned_is_not_the_planned_load(tmp_path: Path) -> None:
-    import json
-
+def test_more_users_than_planned_is_not_the_planned_load(make_run: MakeRun, tmp_path: Path) -> None:
     from dhakacart_bench.analysis.verdict import INCONCLUSIVE, evaluate_verdict
+    from dhakacart_bench.runfolder.meta import UsersMeta
     from dhakacart_bench.runfolder.reader import load_run
-    from dhakacart_bench.runfolder.writer import write_run_json
 
-    path = make_run(tmp_path, seconds=30)
-    meta = json.loads((path / "run.json").read_text())
-    users = {**meta["users"], "requested_peak": 100, "peak": 184}
-    write_run_json(path, {**meta, "users": users})
+    path = make_run(seconds=30)
+    rewrite_meta(path, users=UsersMeta(peak=184, requested_peak=100, reference_peak=100_000))
     verdict = evaluate_verdict(load_run(path))
     assert verdict.status == INCONCLUSIVE
     assert any("more than the 100 planned" in reason for reason in verdict.reasons)

@@ -11,6 +11,7 @@ from hdrh.histogram import HdrHistogram
 from dhakacart_bench.analysis.reliability import RunReliability, measure_slo
 from dhakacart_bench.humanize import fmt_availability, fmt_duration_words
 from dhakacart_bench.measure.sidecars.probe import classify_status
+from dhakacart_bench.runfolder.meta import ErrorRecord
 from dhakacart_bench.runfolder.reader import read_probe_csv
 from dhakacart_bench.runfolder.writer import probe_csv_text
 from dhakacart_bench.stats.availability import (
@@ -226,7 +227,12 @@ def test_deploy_window_counts_failures_gap_and_p95() -> None:
         "window": {"start_s": 20.2, "end_s": 22.5},
     }
     w = deploy_window(
-        event, seconds=seconds, checks=probe, errors=errors, windows=windows, interval_s=0.5
+        event,
+        seconds=seconds,
+        checks=probe,
+        errors=[ErrorRecord(**e) for e in errors],
+        windows=windows,
+        interval_s=0.5,
     )
     assert w.locust_failed == 6  # seconds 20..24 (end + 2 s grace)
     assert w.locust_requests == 5 * 50

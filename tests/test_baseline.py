@@ -21,7 +21,7 @@ from dhakacart_bench.gate.baseline import (
 from dhakacart_bench.runfolder.reader import load_run
 from dhakacart_bench.stats.blocks import MAX_BLOCKS, block_seconds
 from dhakacart_bench.stats.hdr import hist_stats
-from tests.runfactory import default_slos, make_run
+from tests.synthetic import MakeRun, default_slos, write_synthetic_run
 
 SMOKE_ENDPOINTS = {
     "GET /api/products": 6.0,
@@ -43,7 +43,7 @@ def smoke_like(tmp_path: Path, **kwargs: Any) -> Path:
         "seed": 1,
     }
     options.update(kwargs)
-    return make_run(tmp_path, **options)
+    return write_synthetic_run(tmp_path, **options)
 
 
 def edit_meta(folder: Path, **changes: Any) -> None:
@@ -89,15 +89,15 @@ def test_a_run_folder_is_a_baseline_too(tmp_path: Path) -> None:
     assert from_folder.endpoints["*"].blocks == from_file.endpoints["*"].blocks
 
 
-def test_long_runs_are_cut_into_at_most_max_blocks(tmp_path: Path) -> None:
+def test_long_runs_are_cut_into_at_most_max_blocks(make_run: MakeRun, tmp_path: Path) -> None:
     assert block_seconds(25) == 1
     assert block_seconds(MAX_BLOCKS) == 1
     assert block_seconds(3600) == 30
-    run = load_run(make_run(tmp_path, seconds=300, endpoints=["GET /a"], users_profile=lambda s: 4))
+    run = load_run(make_run(seconds=300, endpoints=["GET /a"], users_profile=lambda s: 4))
     blocks = run_blocks(run, ["*", "GET /a"])
     assert blocks["*"].block_s == 3
     assert len(blocks["*"].blocks) == 100
-    assert blocks["*"].count == blocks["GET /a"].count == run.summary["total"]["count"]
+    assert blocks["*"].count == blocks["GET /a"].count == run.summary.total.count
 
 
 def test_default_path_is_reports_baseline_json(tmp_path: Path, monkeypatch: Any) -> None:
@@ -218,8 +218,8 @@ def test_several_runs_pool_into_one_baseline(tmp_path: Path) -> None:
     assert baseline.run_ids == tuple(run.run_id for run in runs)
     total = baseline.endpoints["*"]
     assert len(total.blocks) == 75
-    assert total.count == sum(run.summary["total"]["count"] for run in runs)
-    assert total.run_p95_ms == tuple(run.summary["total"]["p95_ms"] for run in runs)
+    assert total.count == sum(run.summary.total.count for run in runs)
+    assert total.run_p95_ms == tuple(run.summary.total.p95_ms for run in runs)
     assert total.histogram().get_total_count() == total.count
 
 

@@ -19,6 +19,7 @@ from dhakacart_bench.measure.config import RunConfig
 from dhakacart_bench.measure.engines.base import MSG_SCENARIO, parse_address, versions
 from dhakacart_bench.measure.engines.master import MasterCoordinator, judge_losses
 from dhakacart_bench.measure.run import run_scenario
+from dhakacart_bench.runfolder.meta import WorkerLoss
 from dhakacart_bench.runfolder.reader import load_run
 from dhakacart_bench.scenario.lookup import load_scenario
 from dhakacart_bench.stats.hdr import new_histogram, to_us, values_at_percentiles
@@ -79,20 +80,20 @@ def test_two_workers_merge_exactly(
     assert len(per_worker) == 2, "both worker processes sent requests"
     assert str(os.getpid()) not in per_worker, "the master sends no requests itself"
     raw = [v for values in per_worker.values() for v in values]
-    total = run.summary["total"]
-    assert total["count"] == len(raw) == sum(len(v) for v in per_worker.values())
-    assert total["count"] > 100
+    total = run.summary.total
+    assert total.count == len(raw) == sum(len(v) for v in per_worker.values())
+    assert total.count > 100
     exact = new_histogram()
     for value in raw:
         exact.record_value(to_us(value))
     points = [50.0, 90.0, 95.0, 99.0, 99.9, 100.0]
     assert values_at_percentiles(run.histogram("*"), points) == values_at_percentiles(exact, points)
-    workers = run.meta["workers"]
-    assert workers["expected"] == 2
-    assert len(workers["reported"]) == 2
-    assert workers["finals_received"] == 2
-    assert workers["lost"] == []
-    assert run.meta["generator"]["processes"] == 2
+    workers = run.meta.workers
+    assert workers.expected == 2
+    assert len(workers.reported) == 2
+    assert workers.finals_received == 2
+    assert workers is not None and workers.lost == ()
+    assert run.meta.generator.processes == 2
     assert run.timeseries()["users"].max() == 6  # the workers' own counts, summed
     assert (result.run_dir / "workers" / "worker-1.log").is_file()
 
@@ -122,13 +123,13 @@ def test_a_killed_worker_is_recorded_and_the_run_completes(
     assert killed
     run = load_run(result.run_dir)
     assert run.status == "completed"
-    lost = run.meta["workers"]["lost"]
+    lost = run.meta.workers.lost
     assert len(lost) == 1
-    assert lost[0]["lost_at_s"] >= 3
-    assert lost[0]["users_held"] == 2
+    assert lost[0].lost_at_s >= 3
+    assert lost[0].users_held == 2
     # Locust moves a dead worker's users only after 60 s: within this run they never came back
-    assert lost[0]["restored_after_s"] is None
-    assert run.summary["total"]["count"] > 0
+    assert lost[0].restored_after_s is None
+    assert run.summary.total.count > 0
     from dhakacart_bench.analysis.verdict import INCONCLUSIVE, evaluate_verdict
 
     verdict = evaluate_verdict(run)
@@ -202,17 +203,17 @@ def test_losses_are_judged_against_the_shape() -> None:
     users = dict.fromkeys(range(30), peak)
     users.update({8: peak // 2, 9: peak // 2, 10: peak // 2 + 1})
     judged = judge_losses(
-        [{"worker": "w", "lost_at_s": 8, "users_held": 5, "how": "missed heartbeats"}],
+        [WorkerLoss(worker="w", lost_at_s=8, users_held=5, how="missed heartbeats")],
         users,
         load,
     )
-    assert judged[0]["restored_after_s"] == 3
+    assert judged[0].restored_after_s == 3
     never = judge_losses(
-        [{"worker": "w", "lost_at_s": 6, "users_held": 5, "how": "disconnected"}],
+        [WorkerLoss(worker="w", lost_at_s=6, users_held=5, how="disconnected")],
         dict.fromkeys(range(30), load.peak_users // 2),
         load,
     )
-    assert never[0]["restored_after_s"] is None  # still missing when the shape ended
+    assert never[0].restored_after_s is None  # still missing when the shape ended
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from dhakacart_bench.runfolder.reader import Run, load_run
 from dhakacart_bench.stats.blocks import SparseBlocks, sparse_counts
 from dhakacart_bench.stats.bootstrap import compare_p95
 from dhakacart_bench.stats.hdr import hist_stats
-from tests.runfactory import make_run
+from tests.synthetic import MakeRun, write_synthetic_run
 
 A, B, C = "GET /api/a", "GET /api/b", "POST /api/c"
 ENDPOINTS = {A: 10.0, B: 20.0, C: 40.0}
@@ -52,7 +52,7 @@ def run_of(
         "name": f"run-{seed}-{sorted(scale.items())}",
     }
     options.update(kwargs)
-    return load_run(make_run(tmp_path, **options))
+    return load_run(write_synthetic_run(tmp_path, **options))
 
 
 @pytest.fixture
@@ -198,10 +198,14 @@ def noisy_latency(seed: int, factor: float) -> Callable[[str, float], float]:
     return lambda endpoint, users: 10.0 * factor * float(rng.lognormal(0.0, 0.8))
 
 
-def test_a_large_but_noisy_difference_with_few_windows_is_not_failed(tmp_path: Path) -> None:
+def test_a_large_but_noisy_difference_with_few_windows_is_not_failed(
+    make_run: MakeRun, tmp_path: Path
+) -> None:
     common: dict[str, Any] = {"seconds": 8, "endpoints": [A], "users_profile": lambda s: 20}
-    base = make_run(tmp_path / "a", latency_model=noisy_latency(100, 1.0), seed=0, **common)
-    slower = make_run(tmp_path / "b", latency_model=noisy_latency(200, 1.6), seed=50, **common)
+    base = make_run(parent=tmp_path / "a", latency_model=noisy_latency(100, 1.0), seed=0, **common)
+    slower = make_run(
+        parent=tmp_path / "b", latency_model=noisy_latency(200, 1.6), seed=50, **common
+    )
     result = evaluate_gate(load_run(slower), baseline=load_baseline(base))
     r = rule(result, "regression")
     assert r.regression is not None
@@ -288,15 +292,15 @@ def test_the_bootstrap_is_seeded(tmp_path: Path, baseline: Baseline) -> None:
     assert first == again
 
 
-def test_a_one_hour_run_is_gated_within_seconds(tmp_path: Path) -> None:
+def test_a_one_hour_run_is_gated_within_seconds(make_run: MakeRun, tmp_path: Path) -> None:
     hour: dict[str, Any] = {
         "seconds": 3600,
         "endpoints": {A: 10.0},
         "users_profile": lambda s: 20,
         "gate": GATE,
     }
-    base = load_baseline(make_run(tmp_path / "a", seed=1, **hour))
-    run = load_run(make_run(tmp_path / "b", seed=2, **hour))
+    base = load_baseline(make_run(parent=tmp_path / "a", seed=1, **hour))
+    run = load_run(make_run(parent=tmp_path / "b", seed=2, **hour))
     started = time.process_time()  # CPU time: a busy CI host does not make it flaky
     result = evaluate_gate(run, baseline=base)
     assert time.process_time() - started < 10
@@ -372,7 +376,7 @@ def test_markdown_escapes_table_breaking_text(tmp_path: Path) -> None:
     weird = "GET /api/a|b"
     gate = {**GATE, "endpoints": [weird]}
     run = run_of(tmp_path, seed=2, endpoints={weird: 10.0}, gate=gate, invariants=None)
-    run.meta["versions"]["python"] = "3.12.0"  # a warning line too
+    run.meta.versions["python"] = "3.12.0"  # a warning line too
     text = render_markdown(evaluate_gate(run, baseline=None))
     assert "GET /api/a\\|b" in text and "GET /api/a|b" not in text
 

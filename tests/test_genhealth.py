@@ -11,38 +11,38 @@ from dhakacart_bench.measure.health import GeneratorMonitor, HealthThresholds, a
 def test_a_quiet_generator_is_healthy() -> None:
     samples = [(30.0, 2.0)] * 60
     health = assess(samples, processes=1, cpu_count=2)
-    assert health["saturated"] is False
-    assert health["reason"] is None
-    assert health["cpu_pct_p50"] == 30.0
-    assert health["observed_seconds"] == 57  # the 3 warm-up seconds are not judged
+    assert health.saturated is False
+    assert health.reason is None
+    assert health.cpu_pct_p50 == 30.0
+    assert health.observed_seconds == 57  # the 3 warm-up seconds are not judged
 
 
 def test_cpu_pinned_for_a_fifth_of_the_run_is_saturated() -> None:
     samples = [(40.0, 3.0)] * 80 + [(99.0, 5.0)] * 20
     health = assess(samples)
-    assert health["saturated"] is True
-    assert "CPU at or above 90%" in health["reason"]
-    assert health["saturated_seconds"] == 20
+    assert health.saturated is True
+    assert "CPU at or above 90%" in health.reason
+    assert health.saturated_seconds == 20
 
 
 def test_event_loop_lag_alone_flags_saturation() -> None:
     samples = [(50.0, 5.0)] * 50 + [(60.0, 400.0)] * 10
     health = assess(samples, thresholds=HealthThresholds(warmup_s=0))
-    assert health["saturated"] is True
-    assert "event-loop lag" in health["reason"]
-    assert health["lag_ms_max"] == 400.0
+    assert health.saturated is True
+    assert "event-loop lag" in health.reason
+    assert health.lag_ms_max == 400.0
 
 
 def test_one_bad_second_does_not_void_a_short_run() -> None:
     samples = [(20.0, 2.0)] * 5 + [(20.0, 300.0)] + [(20.0, 2.0)] * 2
     health = assess(samples, thresholds=HealthThresholds(warmup_s=0))
-    assert health["saturated_seconds"] == 1
-    assert health["saturated"] is False
+    assert health.saturated_seconds == 1
+    assert health.saturated is False
 
 
 def test_a_short_spike_below_the_fraction_is_tolerated() -> None:
     samples = [(40.0, 3.0)] * 95 + [(100.0, 3.0)] * 5
-    assert assess(samples, thresholds=HealthThresholds(warmup_s=0))["saturated"] is False
+    assert assess(samples, thresholds=HealthThresholds(warmup_s=0)).saturated is False
 
 
 def test_monitor_sees_a_blocked_event_loop() -> None:
@@ -63,16 +63,16 @@ def test_a_quiet_host_is_not_busy() -> None:
     from dhakacart_bench.measure.health import assess_host
 
     host = assess_host([0.05] * 30)
-    assert host["busy"] is False and host["reason"] is None
+    assert host.busy is False and host.reason is None
 
 
 def test_a_noisy_neighbour_makes_the_host_busy() -> None:
     from dhakacart_bench.measure.health import assess_host
 
     host = assess_host([0.1] * 20 + [1.4] * 10)
-    assert host["busy"] is True
-    assert host["busy_seconds"] == 10
-    assert "other processes" in host["reason"]
+    assert host.busy is True
+    assert host.busy_seconds == 10
+    assert "other processes" in host.reason
 
 
 def test_host_monitor_counts_a_neighbour_but_not_our_own_work(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import pytest
 from dhakacart_bench.measure import recorder as recorder_mod
 from dhakacart_bench.measure.failures import MAX_MESSAGE_CHARS, classify_failure
 from dhakacart_bench.measure.recorder import LIVE_MAX_WINDOW_S, Recorder
+from dhakacart_bench.runfolder.meta import encode
 from dhakacart_bench.runfolder.windows import Measurements, WindowData
 from dhakacart_bench.stats.hdr import (
     HDR_HIGHEST_US,
@@ -120,7 +121,7 @@ def test_recorder_percentiles_are_exact_within_hdr_precision(values: list[int]) 
     assert_hist_matches(m.endpoints["GET /a"], values)
     assert_hist_matches(m.total, values)
 
-    row = m.summary()["total"]
+    row = encode(m.summary())["total"]
     assert row["count"] == len(values)
     assert row["min_ms"] == min(values) / 1000
     assert row["max_ms"] == max(values) / 1000
@@ -212,7 +213,7 @@ def test_errors_dedupe_with_first_and_last_seen() -> None:
     m = recorder.finish(RUN_START + 6)
     assert m.errors_overflow == 0
     first = m.errors[0]
-    assert first == {
+    assert encode(first) == {
         "endpoint": "POST /api/checkout",
         "kind": "http_status",
         "status": 409,
@@ -221,10 +222,10 @@ def test_errors_dedupe_with_first_and_last_seen() -> None:
         "first_seen_s": 0.01,
         "last_seen_s": 4.01,
     }
-    assert m.errors[1]["kind"] == "connection"
+    assert m.errors[1].kind == "connection"
     assert m.counts["POST /api/checkout"].failures == 6
-    assert m.summary()["endpoints"][0]["failures"] == 6
-    json.dumps(m.errors)
+    assert m.summary().endpoints[0].failures == 6
+    json.dumps(encode(list(m.errors)))
 
 
 def test_errors_overflow_beyond_max_errors() -> None:
@@ -233,8 +234,8 @@ def test_errors_overflow_beyond_max_errors() -> None:
         recorder.on_request("GET", "/a", 1.0, 0, CatchResponseError(f"e{i}"), RUN_START, None, None)
     recorder.on_request("GET", "/a", 1.0, 0, CatchResponseError("e0"), RUN_START, None, None)
     m = recorder.finish(RUN_START + 2)
-    assert [e["message"] for e in m.errors] == ["e0", "e1", "e2"]
-    assert m.errors[0]["count"] == 2
+    assert [e.message for e in m.errors] == ["e0", "e1", "e2"]
+    assert m.errors[0].count == 2
     assert m.errors_overflow == 7
 
 
@@ -359,12 +360,10 @@ def test_ingest_two_workers_equals_one_recorder() -> None:
     assert got.summary() == expected.summary()
 
     def error_view(m: Measurements) -> list[tuple]:
-        return sorted(
-            (e["endpoint"], e["kind"], e["status"], e["message"], e["count"]) for e in m.errors
-        )
+        return sorted((e.endpoint, e.kind, e.status, e.message, e.count) for e in m.errors)
 
     assert error_view(got) == error_view(expected)
-    assert sum(e["count"] for e in got.errors) == sum(r[3] for r in requests)
+    assert sum(e.count for e in got.errors) == sum(r[3] for r in requests)
 
 
 def test_drain_errors_returns_deltas_only() -> None:
@@ -409,7 +408,7 @@ def test_summary_shape() -> None:
     recorder = Recorder(run_start=RUN_START)
     feed(recorder, [1000, 2000, 3000], name="/b")
     feed(recorder, [500], name="/a")
-    summary = recorder.finish(RUN_START + 2.0).summary()
+    summary = encode(recorder.finish(RUN_START + 2.0).summary())
     assert list(summary) == ["duration_s", "endpoints", "total"]
     assert summary["duration_s"] == 2.0
     assert [e["name"] for e in summary["endpoints"]] == ["GET /a", "GET /b"]
@@ -441,9 +440,9 @@ def test_summary_shape() -> None:
         3.0,
     )
     total = summary["total"]
-    assert total["name"] == "*" and "method" not in total and total["count"] == 4
+    assert total["name"] == "*" and total["method"] is None and total["count"] == 4
     json.dumps(summary)
-    empty = Recorder(run_start=RUN_START).finish(RUN_START + 1).summary()
+    empty = encode(Recorder(run_start=RUN_START).finish(RUN_START + 1).summary())
     assert empty["endpoints"] == [] and empty["total"]["p95_ms"] is None
 
 

@@ -17,9 +17,13 @@ import pytest
 from dhakacart_bench.errors import ScenarioError
 from dhakacart_bench.measure.run import build_sidecars
 from dhakacart_bench.scenario.lookup import load_scenario, scan_scenarios
-from dhakacart_bench.scenario.model import EventSpec, ProbeSpec, with_deploy_command
+from dhakacart_bench.scenario.model import (
+    EventSpec,
+    ProbeSpec,
+    scenario_from_dict,
+    with_deploy_command,
+)
 from dhakacart_bench.scenario.parse import load_scenario_file
-from dhakacart_bench.scenario.serialise import scenario_from_dict
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -299,7 +303,7 @@ def test_rolling_reload_under_load_drops_nothing(tmp_path: Path) -> None:
 
     result = _run(tmp_path, _deploy("rolling"), 12)
     run_dir = result.run_dir  # type: ignore[attr-defined]
-    event = result.meta["sidecars"]["events"]["events"][0]  # type: ignore[attr-defined]
+    event = result.meta.sidecars["events"]["events"][0]
     assert event["ok"], event
     assert set(event["detail"]["old_workers"]).isdisjoint(event["detail"]["new_workers"])
     run = load_run(run_dir)
@@ -307,7 +311,7 @@ def test_rolling_reload_under_load_drops_nothing(tmp_path: Path) -> None:
     (window,) = rel.deploys
     assert window.probe_checks > 0 and window.locust_requests > 0
     assert window.failed_requests == 0, window
-    assert run.summary["total"]["failures"] == 0
+    assert run.summary.total.failures == 0
     assert rel.checks is not None and all(c.ok for c in rel.checks)
     outcome = conclude(run_dir, render=True)
     assert outcome.verdict == "PASS", outcome.reasons
@@ -355,7 +359,7 @@ def test_killed_worker_is_replaced_and_recovery_is_measured(tmp_path: Path) -> N
         slos=tuple(s for s in base.slos if s.metric in ("recovery_s", "invariants")),
     )
     result = _run(tmp_path, scenario, 12)
-    event = result.meta["sidecars"]["events"]["events"][0]  # type: ignore[attr-defined]
+    event = result.meta.sidecars["events"]["events"][0]
     assert event["ok"], event
     assert event["detail"]["killed_pid"] not in event["detail"]["new_workers"]
     assert len(event["detail"]["new_workers"]) == 1
@@ -378,9 +382,9 @@ def test_non_atomic_stock_update_is_caught_as_overselling(
     monkeypatch.setenv("STORE_UNSAFE_STOCK", "1")
     scenario = load_scenario("flash-sale", cwd=REPO)
     result = _run(tmp_path, scenario, 20, users=200)
-    invariants = result.meta["invariants"]  # type: ignore[attr-defined]
-    assert invariants["checked"] and invariants["ok"] is False
-    assert any("oversold" in p or "accounting" in p for p in invariants["problems"])
+    invariants = result.meta.invariants  # type: ignore[attr-defined]
+    assert invariants.checked and invariants.ok is False
+    assert any("oversold" in p or "accounting" in p for p in invariants.problems)
     outcome = conclude(result.run_dir, render=False)  # type: ignore[attr-defined]
     assert outcome.verdict == "FAIL"
     assert outcome.exit_code == 1

@@ -21,7 +21,7 @@ import pytest
 
 from dhakacart_bench.report.render import render_report
 from dhakacart_bench.runfolder.reader import load_run
-from tests.runfactory import make_run
+from tests.synthetic import MakeRun
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -76,7 +76,7 @@ def _open(chromium: str, page: Path, work: Path, screenshot: Path) -> list[str]:
     return requested
 
 
-def test_report_renders_offline_in_chromium(tmp_path: Path) -> None:
+def test_report_renders_offline_in_chromium(make_run: MakeRun, tmp_path: Path) -> None:
     chromium = _chromium()
     artifacts = Path(os.environ.get("BENCH_ARTIFACTS_DIR") or tmp_path)
     artifacts.mkdir(parents=True, exist_ok=True)
@@ -92,7 +92,6 @@ def test_report_renders_offline_in_chromium(tmp_path: Path) -> None:
 
     run = load_run(
         make_run(
-            tmp_path,
             seconds=80,
             usl=(5.0, 0.02, 0.0005),
             users_profile=lambda s: 10 * (1 + s // 10),
@@ -102,7 +101,6 @@ def test_report_renders_offline_in_chromium(tmp_path: Path) -> None:
     )
     baseline = load_run(
         make_run(
-            tmp_path,
             name="baseline",
             seconds=80,
             usl=(5.0, 0.02, 0.0005),

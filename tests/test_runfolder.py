@@ -6,6 +6,7 @@ import json
 import math
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,9 +24,11 @@ from dhakacart_bench.runfolder.layout import (
     atomic_write_text,
     new_run_dir,
 )
+from dhakacart_bench.runfolder.meta import RunMeta
 from dhakacart_bench.runfolder.reader import load_run
 from dhakacart_bench.runfolder.windows import Measurements
 from dhakacart_bench.runfolder.writer import write_measurements, write_run_json
+from dhakacart_bench.scenario.lookup import load_scenario
 from dhakacart_bench.stats.hdr import histogram_counts, new_histogram
 
 RUN_START = 1_800_000_000.4
@@ -68,14 +71,14 @@ def make_measurements() -> Measurements:
     return recorder.finish(RUN_START + 12.3)
 
 
-META = {
-    "run_id": "20270115T080000Z-flash-sale",
-    "scenario_name": "flash-sale",
-    "workload_model": "closed",
-    "status": "completed",
-    "duration_s": 12.3,
-    "errors_overflow": 0,
-}
+META = RunMeta(
+    run_id="20270115T080000Z-flash-sale",
+    scenario_name="flash-sale",
+    scenario=load_scenario("flash-sale"),
+    workload_model="closed",
+    status="completed",
+    duration_s=12.3,
+)
 
 
 @pytest.fixture
@@ -104,15 +107,17 @@ def test_new_run_dir_names_and_collisions(tmp_path: Path) -> None:
 def test_round_trip(run_dir: Path) -> None:
     m = make_measurements()
     run = load_run(run_dir)
-    assert run.meta["format"] == FORMAT and run.meta["format_version"] == FORMAT_VERSION
-    assert run.run_id == META["run_id"]
+    data = json.loads((run_dir / "run.json").read_text())
+    assert data["format"] == FORMAT and data["format_version"] == FORMAT_VERSION
+    assert run.meta == META
+    assert run.run_id == META.run_id
     assert run.scenario_name == "flash-sale"
     assert run.status == "completed"
     assert run.workload_model == "closed"
     assert run.duration_s == 12.3
-    assert run.summary == json.loads(json.dumps(m.summary()))
+    assert run.summary == m.summary()
     assert run.errors == m.errors
-    assert run.errors[0]["kind"] == "http_status" and run.errors[0]["count"] == 7
+    assert run.errors[0].kind == "http_status" and run.errors[0].count == 7
     assert run.endpoints() == ["GET /api/products", "POST /api/checkout"]
 
     assert histogram_counts(run.histogram()) == histogram_counts(m.total)
@@ -147,7 +152,7 @@ def test_timeseries_has_a_row_per_second(run_dir: Path) -> None:
     assert math.isnan(ts.loc[3, "gen_cpu_pct"])
     # second 0: GET 2.0..6.9 ms (50) and POST 6.0..19.5 ms (10): max is exact
     assert ts.loc[0, "max_ms"] == pytest.approx(19.5)
-    assert ts["requests"].sum() == run.summary["total"]["count"]
+    assert ts["requests"].sum() == run.summary.total.count
 
     ets = run.endpoint_timeseries()
     assert list(ets.columns) == list(ENDPOINT_TIMESERIES_COLUMNS)
@@ -183,7 +188,7 @@ def test_atomic_write_text_cleans_up_on_failure(tmp_path: Path, monkeypatch) -> 
 
 
 def test_write_run_json_adds_format(tmp_path: Path) -> None:
-    write_run_json(tmp_path, {"run_id": "x", "format_version": 99})
+    write_run_json(tmp_path, replace(META, run_id="x"))
     data = json.loads((tmp_path / "run.json").read_text())
     assert data["format"] == FORMAT and data["format_version"] == FORMAT_VERSION
     assert data["run_id"] == "x"

@@ -64,18 +64,18 @@ def test_closed_run_against_an_external_host_writes_a_complete_folder(
     assert result.status == "completed"
     assert {p.name for p in result.run_dir.iterdir()} >= RUN_FILES
     run = load_run(result.run_dir)
-    assert run.meta["target"] == "external"
-    assert run.meta["workload_model"] == "closed"
-    assert run.meta["invariants"] is None
-    total = run.summary["total"]
+    assert run.meta.target == "external"
+    assert run.meta.workload_model == "closed"
+    assert run.meta.invariants is None
+    total = run.summary.total
     # 5 users, one request every ~50 ms, for 3 s: about 300 requests
-    assert 100 < total["count"] < 400
-    assert total["failures"] == 0
-    assert run.histogram("*").get_total_count() == total["count"]
+    assert 100 < total.count < 400
+    assert total.failures == 0
+    assert run.histogram("*").get_total_count() == total.count
     assert run.endpoints() == ["GET /api/products/[id]"]
     assert seen and seen[-1].users == 5
     series = run.timeseries()
-    assert series["requests"].sum() == total["count"]
+    assert series["requests"].sum() == total.count
     assert series["users"].max() == 5
 
 
@@ -85,16 +85,16 @@ def test_failures_are_classified_and_deduplicated(tmp_path: Path, tiny_target: s
         RunConfig(scenario=scenario, host=tiny_target, reports_dir=tmp_path / "reports")
     )
     run = load_run(result.run_dir)
-    total = run.summary["total"]
-    assert total["failures"] == total["count"] > 0
+    total = run.summary.total
+    assert total.failures == total.count > 0
     assert len(run.errors) == 1
     error = run.errors[0]
-    assert (error["endpoint"], error["kind"], error["status"]) == (
+    assert (error.endpoint, error.kind, error.status) == (
         "GET /api/products/[id]",
         "http_status",
         500,
     )
-    assert error["count"] == total["failures"]
+    assert error.count == total.failures
 
 
 def test_open_model_starts_arrivals_at_the_planned_rate(tmp_path: Path, tiny_target: str) -> None:
@@ -103,13 +103,13 @@ def test_open_model_starts_arrivals_at_the_planned_rate(tmp_path: Path, tiny_tar
         RunConfig(scenario=scenario, host=tiny_target, reports_dir=tmp_path / "reports")
     )
     run = load_run(result.run_dir)
-    arrivals = run.meta["arrivals"]
-    assert run.meta["workload_model"] == "open"
+    arrivals = run.meta.arrivals
+    assert run.meta.workload_model == "open"
     # 40 arrivals/s for 3 s, evenly spaced: ~120 planned, nearly all started
-    assert 100 <= arrivals["planned"] <= 125
-    assert arrivals["started"] >= arrivals["planned"] - 5
-    assert arrivals["dropped"] == 0
-    assert abs(run.summary["total"]["count"] - arrivals["started"]) <= 5
+    assert 100 <= arrivals.planned <= 125
+    assert arrivals.started >= arrivals.planned - 5
+    assert arrivals.dropped == 0
+    assert abs(run.summary.total.count - arrivals.started) <= 5
 
 
 def test_unreachable_host_is_a_run_error_and_writes_nothing(tmp_path: Path) -> None:
@@ -144,11 +144,11 @@ def test_bundled_smoke_run_checks_the_store_invariants(tmp_path: Path) -> None:
         RunConfig(scenario=scenario, duration_s=4, reports_dir=tmp_path / "reports")
     )
     run = load_run(result.run_dir)
-    assert run.meta["target"] == "bundled"
-    assert run.meta["invariants"]["checked"] is True
-    assert run.meta["invariants"]["ok"] is True
-    assert run.summary["total"]["count"] > 0
-    assert run.summary["total"]["failures"] == 0
+    assert run.meta.target == "bundled"
+    assert run.meta.invariants.checked is True
+    assert run.meta.invariants.ok is True
+    assert run.summary.total.count > 0
+    assert run.summary.total.failures == 0
 
 
 def test_a_run_too_big_for_one_process_is_refused_with_advice() -> None:
@@ -184,8 +184,8 @@ def test_a_bug_mid_run_keeps_what_was_measured(
         run_scenario(RunConfig(scenario=scenario, host=tiny_target, reports_dir=reports))
     run = load_run(next(reports.iterdir()))
     assert run.status == "failed"
-    assert "boom after the load" in run.meta["status_reason"]
-    assert run.summary["total"]["count"] > 0
+    assert "boom after the load" in run.meta.status_reason
+    assert run.summary.total.count > 0
 
 
 def test_deploy_command_runs_during_the_load(tmp_path: Path, tiny_target: str) -> None:
@@ -199,7 +199,7 @@ def test_deploy_command_runs_during_the_load(tmp_path: Path, tiny_target: str) -
             deploy_at_s=1.0,
         )
     )
-    events = result.meta["sidecars"]["events"]
+    events = result.meta.sidecars["events"]
     text = json.dumps(events)
     assert "command" in text
     stdout = list((result.run_dir / "events").glob("*-stdout.txt"))

@@ -20,9 +20,9 @@ from dhakacart_bench.scenario.model import (
     Stage,
     StoreSpec,
     UserSpec,
+    scenario_from_dict,
 )
 from dhakacart_bench.scenario.resources import bundled_dir, find_locustfile
-from dhakacart_bench.scenario.serialise import scenario_from_dict
 
 LOCUSTFILE = """\
 from locust import HttpUser, task
@@ -845,10 +845,14 @@ def test_to_dict_round_trip(project: Path) -> None:
 
 
 def test_scenario_from_dict_rejects_garbage() -> None:
-    with pytest.raises(ScenarioError, match="missing key 'load'"):
+    with pytest.raises(ScenarioError, match="missing required field `description`"):
         scenario_from_dict({"name": "x", "path": "/x.toml"})
-    with pytest.raises(ScenarioError, match="not a scenario dict"):
-        scenario_from_dict({"name": "x", "path": "/x", "load": {"bogus": 1, "stages": []}})
+    good = load_scenario("smoke").to_dict()
+    bad = {**good, "load": {**good["load"], "stages": [{"duration_s": "soon"}]}}
+    with pytest.raises(ScenarioError, match=r"\[load.stages\[0\].duration_s\] .*Expected `float`"):
+        scenario_from_dict(bad)
+    with pytest.raises(ScenarioError, match="Expected `object`"):
+        scenario_from_dict(["not", "a", "scenario"])
 
 
 # --------------------------------------------------------------------------- durations
@@ -893,8 +897,9 @@ def test_format_duration(seconds: float, text: str) -> None:
 def test_importing_scenario_modules_does_not_import_locust() -> None:
     code = (
         "import sys\n"
-        "import dhakacart_bench.scenario.lookup, dhakacart_bench.scenario.serialise\n"
-        "import dhakacart_bench.measure.shapes, dhakacart_bench.cli.list, dhakacart_bench.cli.validate\n"
+        "import dhakacart_bench.scenario.lookup, dhakacart_bench.scenario.model\n"
+        "import dhakacart_bench.measure.shapes, dhakacart_bench.cli.list\n"
+        "import dhakacart_bench.cli.validate\n"
         "heavy = [m for m in ('locust', 'gevent', 'pandas', 'matplotlib') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
@@ -919,8 +924,7 @@ def test_scenarios_are_hashable_even_with_faults(project: Path) -> None:
 
 def test_think_time_overrides_the_class_wait_and_round_trips(tmp_path: Path) -> None:
     from dhakacart_bench.scenario.lookup import load_scenario
-    from dhakacart_bench.scenario.model import UserSpec
-    from dhakacart_bench.scenario.serialise import scenario_from_dict
+    from dhakacart_bench.scenario.model import UserSpec, scenario_from_dict
 
     scenario = load_scenario("smoke")
     assert scenario.users[0] == UserSpec("Browser", 3, None, (0.2, 1.0))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dhakacart_bench.analysis.slos import fmt_value, scenario_slos
+from dhakacart_bench.analysis.slos import fmt_value
 from dhakacart_bench.humanize import fmt_ms, fmt_pct
 from dhakacart_bench.scenario.metrics import LATENCY_METRICS, METRIC_LABEL
+from dhakacart_bench.scenario.model import SLO
 from dhakacart_bench.stats.hdr import HistStats, hist_stats
 from dhakacart_bench.stats.usl import find_knee, fit_usl
 
@@ -85,12 +86,11 @@ def _group_seconds(ts: Any) -> tuple[str, dict[int, float]]:
     return "ramp", {int(s): float(b) for s, b in zip(active["second"], bins, strict=True)}
 
 
-def _level_checks(slos: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def _level_checks(slos: Sequence[SLO]) -> list[SLO]:
     return [
         s
         for s in slos
-        if s.get("metric") in LATENCY_METRICS
-        or (s.get("metric") == "error_rate" and (s.get("endpoint") or "*") == "*")
+        if s.metric in LATENCY_METRICS or (s.metric == "error_rate" and s.endpoint == "*")
     ]
 
 
@@ -105,8 +105,8 @@ def load_levels(run: Run) -> tuple[str, list[Level]]:
     mode, key_of = _group_seconds(ts)
     if not key_of:
         return "none", []
-    checks = _level_checks(scenario_slos(run.meta))
-    wanted = {str(c.get("endpoint") or "*") for c in checks} - {"*"}
+    checks = _level_checks(run.scenario.slos)
+    wanted = {c.endpoint for c in checks} - {"*"}
     acc: dict[float, dict[str, Any]] = {}
     for second, hists in run.iter_windows():
         key = key_of.get(second)
@@ -130,7 +130,7 @@ def load_levels(run: Run) -> tuple[str, list[Level]]:
         error_rate = failures / requests if requests else 0.0
         broken, evaluated = [], 0
         for c in checks:
-            metric, endpoint = str(c["metric"]), str(c.get("endpoint") or "*")
+            metric, endpoint = c.metric, c.endpoint
             if metric == "error_rate":
                 value: float | None = error_rate if requests else None
             else:
@@ -138,7 +138,7 @@ def load_levels(run: Run) -> tuple[str, list[Level]]:
             if value is None:
                 continue
             evaluated += 1
-            hi, lo = c.get("max"), c.get("min")
+            hi, lo = c.max, c.min
             if (hi is not None and value > hi) or (lo is not None and value < lo):
                 broken.append(_broken_words(metric, value, hi, lo))
         held = None if not evaluated else not broken
@@ -173,14 +173,9 @@ def _users(n: float) -> str:
 
 
 def _held_words(run: Run, level: Level) -> str:
-    for s in scenario_slos(run.meta):
-        if (
-            s.get("metric") in LATENCY_METRICS
-            and (s.get("endpoint") or "*") == "*"
-            and s.get("max") is not None
-        ):
-            label = METRIC_LABEL[str(s["metric"])]
-            return f"{label} under {fmt_ms(float(s['max']))}"
+    for s in run.scenario.slos:
+        if s.metric in LATENCY_METRICS and s.endpoint == "*" and s.max is not None:
+            return f"{METRIC_LABEL[s.metric]} under {fmt_ms(s.max)}"
     return f"p95 {fmt_ms(level.stats.p95_ms)}"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +10,7 @@ from dhakacart_bench.humanize import signed_change
 from dhakacart_bench.scenario.metrics import METRIC_LABEL
 
 if TYPE_CHECKING:
+    from dhakacart_bench.runfolder.meta import EndpointSummary
     from dhakacart_bench.runfolder.reader import Run
 
 
@@ -56,13 +56,12 @@ class Comparison:
     top_changes: tuple[Change, ...]
 
 
-def _metric_of(row: Mapping[str, Any] | None, metric: str) -> float | None:
-    if not row or not row.get("count"):
+def _metric_of(row: EndpointSummary | None, metric: str) -> float | None:
+    if row is None or not row.count:
         return None
     if metric == "error_rate":
-        return int(row.get("failures") or 0) / int(row["count"])
-    value = row.get(metric)
-    return None if value is None else float(value)
+        return row.failures / row.count
+    return row.get(metric)
 
 
 def _change(endpoint: str, metric: str, before: float | None, after: float | None) -> Change:
@@ -86,10 +85,8 @@ def compare_runs(baseline: Run, run: Run, *, top: int = 3, min_count: int = 20) 
     never ranked.
     """
 
-    def rows_of(r: Run) -> dict[str, Mapping[str, Any]]:
-        out = {str(e.get("name")): e for e in r.summary.get("endpoints", [])}
-        out["*"] = r.summary.get("total") or {}
-        return out
+    def rows_of(r: Run) -> dict[str, EndpointSummary]:
+        return {row.name: row for row in (*r.summary.endpoints, r.summary.total)}
 
     a, b = rows_of(baseline), rows_of(run)
     rows, ranked = [], []
@@ -99,8 +96,8 @@ def compare_runs(baseline: Run, run: Run, *, top: int = 3, min_count: int = 20) 
             for m in COMPARED
         }
         counts = (
-            int((a.get(endpoint) or {}).get("count") or 0),
-            int((b.get(endpoint) or {}).get("count") or 0),
+            a[endpoint].count if endpoint in a else 0,
+            b[endpoint].count if endpoint in b else 0,
         )
         rows.append(
             {

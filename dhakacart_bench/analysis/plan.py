@@ -56,8 +56,8 @@ class Plan:
 
 
 def _worker_rps(run: Run, ts: Any) -> tuple[float | None, str]:
-    gen = run.meta.get("generator") or {}
-    processes = max(1, int(gen.get("processes") or 1))
+    gen = run.meta.generator
+    processes = max(1, gen.processes)
     if "gen_cpu_pct" in ts:
         busy = ts[(ts["gen_cpu_pct"] >= 10) & (ts["requests"] > 0)]
         if len(busy):
@@ -66,8 +66,8 @@ def _worker_rps(run: Run, ts: Any) -> tuple[float | None, str]:
                 f"{per_core:,.0f} req/s per fully busy generator process (median over "
                 f"{len(busy):,} seconds of CPU samples)"
             )
-    cpu = gen.get("cpu_pct_p50")
-    total_rps = float((run.summary.get("total") or {}).get("rps") or 0.0)
+    cpu = gen.cpu_pct_p50
+    total_rps = run.summary.total.rps
     if cpu and total_rps:
         per_core = total_rps / (float(cpu) / 100) / processes
         return per_core * WORKER_CPU_CEILING, (
@@ -93,10 +93,10 @@ def make_plan(
         resp = sum((lv.stats.mean_ms or 0.0) for lv in steady) / len(steady) / 1000
         basis = f"{len(steady)} level(s) where the SLOs held"
     else:
-        total = run.summary.get("total") or {}
-        peak = float((run.meta.get("users") or {}).get("peak") or 1)
-        per_user = float(total.get("rps") or 0.0) / max(peak, 1.0)
-        resp = float(total.get("mean_ms") or 0.0) / 1000
+        total = run.summary.total
+        peak = float(run.meta.users.peak or 1)
+        per_user = total.rps / max(peak, 1.0)
+        resp = (total.mean_ms or 0.0) / 1000
         basis = "the whole run (no steady level held its SLOs)"
     if per_user <= 0:
         raise UsageError(f"{run.path}: no requests completed in this run; nothing to plan from")
@@ -120,8 +120,8 @@ def make_plan(
         f"{resp * 1000:.0f} ms response + {think:.2f} s think time.",
         "Response times stay as measured at those levels (true only below the knee; past it, "
         "a closed-loop shopper sends less, hiding demand).",
-        f"One instance = the target as deployed in this run ({run.meta.get('target', '?')} "
-        f"store at {run.meta.get('host', '?')}); instances scale linearly behind a load "
+        f"One instance = the target as deployed in this run ({run.meta.target} "
+        f"store at {run.meta.host}); instances scale linearly behind a load "
         "balancer with no shared bottleneck — a shared database usually is one: test it.",
         f"Per-instance capacity {instance_rps:,.0f} req/s is "
         + (
@@ -135,7 +135,7 @@ def make_plan(
         f"Load generators: {worker_basis}; planned at ≤ {WORKER_CPU_CEILING:.0%} CPU, and at "
         f"most {SOCKET_USERS_PER_WORKER:,} users per worker process (socket bound).",
     ]
-    if (run.meta.get("generator") or {}).get("saturated"):
+    if run.meta.generator.saturated:
         assumptions.append(
             "The generator was saturated in this run: its per-process "
             "figure is uncertain; re-measure with more workers."

@@ -59,14 +59,9 @@ def _seconds(run: Run) -> list[Second]:
     return out
 
 
-def _sidecars(run: Run) -> Mapping[str, Any]:
-    value = run.meta.get("sidecars")
-    return value if isinstance(value, Mapping) else {}
-
-
 def load_reliability(run: Run, *, band: RecoveryBand = DEFAULT_BAND) -> RunReliability:
     """Read and measure a run folder's probe and events (cheap when it has neither)."""
-    sidecars = _sidecars(run)
+    sidecars = run.meta.sidecars
     probe = sidecars.get("probe") if isinstance(sidecars.get("probe"), Mapping) else None
     events_section = sidecars.get("events") if isinstance(sidecars.get("events"), Mapping) else {}
     events = tuple(e for e in (events_section or {}).get("events") or [] if isinstance(e, Mapping))

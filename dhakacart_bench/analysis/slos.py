@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from dhakacart_bench.analysis.reliability import load_reliability, measure_slo, not_recovered
+from dhakacart_bench.analysis.reliability import (
+    RunReliability,
+    load_reliability,
+    measure_slo,
+    not_recovered,
+)
 from dhakacart_bench.humanize import fmt_availability, fmt_ms, fmt_pct
+from dhakacart_bench.runfolder.meta import InvariantsMeta
 from dhakacart_bench.scenario.metrics import LATENCY_METRICS, METRIC_LABEL, RELIABILITY_METRICS
-from dhakacart_bench.stats.hdr import hist_stats
 
 if TYPE_CHECKING:
     from dhakacart_bench.runfolder.reader import Run
@@ -71,69 +75,48 @@ class SloResult:
         return fmt_value(self.metric, self.measured)
 
 
-def scenario_slos(meta: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The SLO dicts of run.json's resolved scenario (tolerating a missing key)."""
-    scenario = meta.get("scenario") or {}
-    slos = scenario.get("slos") if isinstance(scenario, Mapping) else None
-    return [s for s in slos or [] if isinstance(s, Mapping)]
-
-
 def _check(value: float | None, lo: float | None, hi: float | None) -> bool | None:
     if value is None:
         return None
     return (hi is None or value <= hi) and (lo is None or value >= lo)
 
 
-def _summary_row(run: Run, endpoint: str) -> Mapping[str, Any] | None:
-    if endpoint == "*":
-        return run.summary.get("total")
-    for row in run.summary.get("endpoints", []):
-        if row.get("name") == endpoint:
-            return row
-    return None
-
-
-def invariants_state(meta: Mapping[str, Any]) -> tuple[bool | None, str]:
+def invariants_state(inv: InvariantsMeta | None) -> tuple[bool | None, str]:
     """(ok, words) for run.json's invariants: None when not checked."""
-    inv = meta.get("invariants")
-    if not isinstance(inv, Mapping):
+    if inv is None:
         return None, "not checked (the target is not the bundled store)"
-    if not inv.get("checked"):
-        return None, "not checked: " + str(inv.get("reason") or "the check did not run")
-    if inv.get("ok"):
+    if not inv.checked:
+        return None, "not checked: " + (inv.reason or "the check did not run")
+    if inv.ok:
         return True, "none broken"
-    problems = [str(p) for p in inv.get("problems") or []]
-    return False, "broken: " + ("; ".join(problems[:3]) or "the check failed")
+    return False, "broken: " + ("; ".join(inv.problems[:3]) or "the check failed")
 
 
 def evaluate_slos(run: Run) -> tuple[SloResult, ...]:
     """Check every SLO of the run's scenario against the run."""
     results = []
-    reliability: Any = None
-    for slo in scenario_slos(run.meta):
-        metric = str(slo.get("metric", ""))
-        endpoint = str(slo.get("endpoint") or "*")
-        hi, lo = slo.get("max"), slo.get("min")
-        name = str(slo.get("name") or f"{METRIC_LABEL.get(metric, metric)} {endpoint}")
+    reliability: RunReliability | None = None
+    for slo in run.scenario.slos:
+        metric, endpoint, hi, lo = slo.metric, slo.endpoint, slo.max, slo.min
+        name = slo.name or f"{METRIC_LABEL.get(metric, metric)} {endpoint}"
         measured: float | None = None
         if metric in RELIABILITY_METRICS:
             if reliability is None:
                 reliability = load_reliability(run)
             measured, passed, reason = _reliability_slo(reliability, metric, endpoint, lo, hi)
         elif metric == "invariants":
-            passed, reason = invariants_state(run.meta)
+            passed, reason = invariants_state(run.meta.invariants)
         else:
-            row = _summary_row(run, endpoint)
-            count = int(row.get("count") or 0) if row else 0
-            if count == 0:
+            row = run.summary.row(endpoint)
+            if row is None or row.count == 0:
                 measured, passed, reason = None, None, f"no requests to {endpoint}"
             else:
                 if metric in LATENCY_METRICS:
-                    measured = hist_stats(run.histogram(endpoint)).get(metric)
+                    measured = row.get(metric)  # exact: summary.json clamps to min and max
                 elif metric == "error_rate":
-                    measured = int(row.get("failures") or 0) / count if row else None
+                    measured = row.failures / row.count
                 elif metric == "rps":
-                    measured = float(row.get("rps") or 0.0) if row else None
+                    measured = row.rps
                 passed = _check(measured, lo, hi)
                 if passed is None:
                     reason = f"unknown metric {metric!r}"
@@ -145,7 +128,7 @@ def evaluate_slos(run: Run) -> tuple[SloResult, ...]:
 
 
 def _reliability_slo(
-    rel: Any, metric: str, endpoint: str, lo: float | None, hi: float | None
+    rel: RunReliability, metric: str, endpoint: str, lo: float | None, hi: float | None
 ) -> tuple[float | None, bool | None, str]:
     """(measured, passed, reason) of a reliability SLO; missing data is never a pass."""
 

@@ -16,10 +16,8 @@ if TYPE_CHECKING:
 PASS = "PASS"
 FAIL = "FAIL"
 INCONCLUSIVE = "INCONCLUSIVE"
-DEFAULT_MIN_REQUESTS = 100
 #: More users than planned by this factor means the load was not the plan.
 OVERSHOOT_FACTOR = 1.05
-"""Fewest requests for a verdict when the scenario's gate does not say."""
 
 
 @dataclass(frozen=True)
@@ -56,42 +54,39 @@ def evaluate_verdict(run: Run, slos: Iterable[SloResult] | None = None) -> Verdi
     """
     results = tuple(evaluate_slos(run) if slos is None else slos)
     meta = run.meta
-    inv_ok, inv_words = invariants_state(meta)
+    inv_ok, inv_words = invariants_state(meta.invariants)
     failed = [r for r in results if r.passed is False and r.metric != "invariants"]
     unchecked = [r for r in results if r.passed is None]
     doubts = []
     if run.status != "completed":
-        why = meta.get("status_reason") or "no reason recorded"
+        why = meta.status_reason or "no reason recorded"
         state = {"failed": "failed", "interrupted": "was interrupted"}.get(
             run.status, f"ended as {run.status!r}"
         )
         doubts.append(f"The run {state} ({why}): it covers only part of the plan.")
     distrust = []  # doubts that make the measured numbers themselves untrustworthy
-    gen = meta.get("generator") or {}
-    if gen.get("saturated"):
+    if meta.generator.saturated:
         distrust.append(
             "The load generator was saturated ("
-            + str(gen.get("reason") or "CPU or event-loop lag too high")
+            + (meta.generator.reason or "CPU or event-loop lag too high")
             + "): its latencies measure the load generator, not the store."
         )
-    machine = meta.get("machine") or {}
-    if machine.get("busy"):
-        distrust.append(f"The machine was busy with other work: {machine.get('reason')}.")
+    if meta.machine.busy:
+        distrust.append(f"The machine was busy with other work: {meta.machine.reason}.")
     notes = []
-    for loss in (meta.get("workers") or {}).get("lost") or []:
-        restored = loss.get("restored_after_s")
-        what = f"Worker {loss['worker']} was lost at {loss['lost_at_s']} s ({loss['how']})"
-        if loss.get("returned_at_s") is not None:
+    for loss in meta.workers.lost if meta.workers else ():
+        restored = loss.restored_after_s
+        what = f"Worker {loss.worker} was lost at {loss.lost_at_s} s ({loss.how})"
+        if loss.returned_at_s is not None:
             notes.append(
-                f"Worker {loss['worker']} missed heartbeats at {loss['lost_at_s']} s and came"
-                f" back at {loss['returned_at_s']} s: an overloaded load generator, not a dead one."
+                f"Worker {loss.worker} missed heartbeats at {loss.lost_at_s} s and came"
+                f" back at {loss.returned_at_s} s: an overloaded load generator, not a dead one."
             )
         elif restored is None:
             doubts.append(f"{what} and its load was not restored: part of the plan never ran.")
         else:
             notes.append(f"{what}; its users were back on the other workers {restored} s later.")
-    users = meta.get("users") or {}
-    planned, peak = users.get("requested_peak") or 0, users.get("peak") or 0
+    planned, peak = meta.users.requested_peak, meta.users.peak
     if planned and peak > OVERSHOOT_FACTOR * planned:
         distrust.append(
             f"{peak:,} users ran at the peak, more than the {planned:,} planned: on an"
@@ -99,9 +94,8 @@ def evaluate_verdict(run: Run, slos: Iterable[SloResult] | None = None) -> Verdi
             " users to other workers while the slow ones keep running theirs (locust#1158)."
             " This is not the planned load — add machines or lower the load."
         )
-    total = int((run.summary.get("total") or {}).get("count") or 0)
-    gate = (meta.get("scenario") or {}).get("gate") or {}
-    minimum = int(gate.get("min_requests") or DEFAULT_MIN_REQUESTS)
+    total = run.summary.total.count
+    minimum = run.scenario.gate.min_requests
     if total < minimum:
         distrust.append(
             f"Only {total:,} requests were measured; a verdict needs at least {minimum:,}."

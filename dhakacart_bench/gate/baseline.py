@@ -14,6 +14,7 @@ from dhakacart_bench import __version__
 from dhakacart_bench.analysis.verdict import evaluate_verdict
 from dhakacart_bench.errors import BaselineError, RunFolderError
 from dhakacart_bench.runfolder.layout import TOTAL, atomic_write_text
+from dhakacart_bench.runfolder.meta import RunMeta, encode
 from dhakacart_bench.runfolder.reader import load_run
 from dhakacart_bench.stats.blocks import (
     MAX_BLOCKS,
@@ -43,42 +44,31 @@ DEFAULT_BASELINE_PATH = Path("reports/baseline.json")
 ENVIRONMENT_KEYS = ("python", "locust", "platform", "cpu_count", "target", "host")
 
 
-def scenario_identity(meta: Mapping[str, Any]) -> tuple[str, str]:
+def scenario_identity(meta: RunMeta) -> tuple[str, str]:
     """(name, hash) of run.json's scenario.
 
     The hash covers what makes latencies comparable: the user classes and weights,
     the (sized) load stages and model, and the SLOs. The description, file paths,
     host and the ``[gate]`` table are left out (a changed margin keeps the baseline).
     """
-    scenario = meta.get("scenario") or {}
-    if not isinstance(scenario, Mapping):
-        scenario = {}
-    name = str(meta.get("scenario_name") or scenario.get("name") or "")
-    identity = {
-        "users": scenario.get("users"),
-        "load": scenario.get("load"),
-        "slos": scenario.get("slos"),
-        "scale": scenario.get("scale"),
-        "time_scale": scenario.get("time_scale"),
-    }
+    scenario = meta.scenario.to_dict()
+    name = meta.scenario_name or meta.scenario.name
+    identity = {key: scenario[key] for key in ("users", "load", "slos", "scale", "time_scale")}
     text = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
     return name, "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def environment_of(meta: Mapping[str, Any]) -> dict[str, Any]:
+def environment_of(meta: RunMeta) -> dict[str, Any]:
     """The environment fingerprint of a run (from its run.json)."""
-    versions = meta.get("versions") or {}
-    generator = meta.get("generator") or {}
-    target = meta.get("target")
-    host = meta.get("host")
-    if target == "bundled":
+    host = meta.host
+    if meta.target == "bundled":
         host = "bundled store"  # a fresh store on a random port every run
     return {
-        "python": versions.get("python"),
-        "locust": versions.get("locust"),
-        "platform": versions.get("platform"),
-        "cpu_count": generator.get("cpu_count"),
-        "target": target,
+        "python": meta.versions.get("python"),
+        "locust": meta.versions.get("locust"),
+        "platform": meta.versions.get("platform"),
+        "cpu_count": meta.generator.cpu_count,
+        "target": meta.target,
         "host": host,
     }
 
@@ -248,9 +238,7 @@ class Baseline:
 
 
 def _rows(run: Run) -> dict[str, dict[str, Any]]:
-    rows = {str(r.get("name")): dict(r) for r in run.summary.get("endpoints", [])}
-    rows[TOTAL] = dict(run.summary.get("total") or {"name": TOTAL, "count": 0})
-    return rows
+    return {row.name: encode(row) for row in (*run.summary.endpoints, run.summary.total)}
 
 
 def baseline_from_run(run: Run, *, max_blocks: int = MAX_BLOCKS) -> Baseline:

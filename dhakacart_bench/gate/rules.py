@@ -38,7 +38,7 @@ INSUFFICIENT_DATA_POLICIES = ("skip", "fail")
 
 def _validity_rule(run: Run, verdict: Verdict) -> RuleResult:
     problems = verdict.validity
-    total = int((run.summary.get("total") or {}).get("count") or 0)
+    total = run.summary.total.count
     if problems:
         return RuleResult(
             "run is a valid gate input",
@@ -110,12 +110,9 @@ def gate_settings(
 ) -> tuple[float, tuple[str, ...]]:
     """The regression margin and gate endpoints: the arguments, else the scenario's
     ``[gate]``, else 10% on ``"*"``."""
-    gate = (run.meta.get("scenario") or {}).get("gate") or {}
-    pct = p95_regression_pct
-    if pct is None:
-        raw = gate.get("p95_regression_pct")
-        pct = DEFAULT_P95_REGRESSION_PCT if raw is None else float(raw)
-    chosen = list(endpoints or gate.get("endpoints") or [TOTAL])
+    gate = run.scenario.gate
+    pct = gate.p95_regression_pct if p95_regression_pct is None else p95_regression_pct
+    chosen = list(endpoints or gate.endpoints or [TOTAL])
     return float(pct), tuple(dict.fromkeys(str(e) for e in chosen))
 
 
@@ -205,10 +202,7 @@ def _regression_rules(
 
     allowed = 1 + pct / 100
     name = f"p95 regression ≤ +{pct:g}%"
-    run_counts = {
-        str(r.get("name")): int(r.get("count") or 0) for r in run.summary.get("endpoints", [])
-    }
-    run_counts[TOTAL] = int((run.summary.get("total") or {}).get("count") or 0)
+    run_counts = {row.name: row.count for row in (*run.summary.endpoints, run.summary.total)}
     measurable = [
         e
         for e in endpoints

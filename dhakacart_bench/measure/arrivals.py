@@ -5,12 +5,13 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import gevent
 from gevent.queue import Empty, Queue
 from hdrh.histogram import HdrHistogram
+
+from dhakacart_bench.runfolder.meta import ArrivalsMeta
 
 #: Arrivals waiting longer than this for a free user are dropped (and counted).
 DEFAULT_MAX_LAG_S = 10.0
@@ -18,31 +19,6 @@ DEFAULT_MAX_LAG_S = 10.0
 DEFAULT_MAX_SLEEP_S = 0.05
 #: Lag above this (ms, p99) means the pool (max_users) was too small.
 LATE_THRESHOLD_MS = 50.0
-
-
-@dataclass(frozen=True)
-class ArrivalStats:
-    """What the open model did: planned vs started arrivals and their lag."""
-
-    planned: int
-    started: int
-    dropped: int
-    late: int
-    lag_ms_p50: float
-    lag_ms_p99: float
-    lag_ms_max: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "planned": self.planned,
-            "started": self.started,
-            "dropped": self.dropped,
-            "late": self.late,
-            "lag_ms_p50": self.lag_ms_p50,
-            "lag_ms_p99": self.lag_ms_p99,
-            "lag_ms_max": self.lag_ms_max,
-            "late_threshold_ms": LATE_THRESHOLD_MS,
-        }
 
 
 class ArrivalGate:
@@ -144,7 +120,7 @@ class ArrivalGate:
                 return n
             n += 1
 
-    def stats(self) -> ArrivalStats:
+    def stats(self) -> ArrivalsMeta:
         return arrival_stats(self.to_wire())
 
     def to_wire(self) -> dict[str, Any]:
@@ -158,7 +134,7 @@ class ArrivalGate:
         }
 
 
-def arrival_stats(*wires: dict[str, Any]) -> ArrivalStats:
+def arrival_stats(*wires: dict[str, Any]) -> ArrivalsMeta:
     """Merge the open-model records of one or more processes exactly."""
     lag = HdrHistogram(1, 3_600_000_000, 3)
     for wire in wires:
@@ -169,7 +145,7 @@ def arrival_stats(*wires: dict[str, Any]) -> ArrivalStats:
         return round(us / 1000.0, 3)
 
     empty = lag.get_total_count() == 0
-    return ArrivalStats(
+    return ArrivalsMeta(
         planned=sum(int(w["planned"]) for w in wires),
         started=sum(int(w["started"]) for w in wires),
         dropped=sum(int(w["dropped"]) for w in wires),
@@ -177,6 +153,7 @@ def arrival_stats(*wires: dict[str, Any]) -> ArrivalStats:
         lag_ms_p50=0.0 if empty else ms(lag.get_value_at_percentile(50)),
         lag_ms_p99=0.0 if empty else ms(lag.get_value_at_percentile(99)),
         lag_ms_max=0.0 if empty else ms(lag.get_max_value()),
+        late_threshold_ms=LATE_THRESHOLD_MS,
     )
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dhakacart_bench.errors import ScenarioError
+from dhakacart_bench.runfolder.meta import RunMeta, Summary
 from dhakacart_bench.scenario.model import with_deploy_command
 
 if TYPE_CHECKING:
@@ -57,9 +58,9 @@ class Progress:
 @dataclass(frozen=True)
 class RunResult:
     run_dir: Path
-    status: str  # "completed" | "interrupted"
-    meta: dict[str, Any] = field(default_factory=dict)
-    summary: dict[str, Any] = field(default_factory=dict)
+    status: str  # "completed" | "interrupted" | "failed"
+    meta: RunMeta
+    summary: Summary
 
 
 ProgressCallback = Callable[[Progress], None]

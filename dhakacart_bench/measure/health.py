@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dhakacart_bench.runfolder.meta import GeneratorMeta, MachineMeta
+
 #: A sample above either threshold counts as a saturated second.
 DEFAULT_CPU_THRESHOLD_PCT = 90.0
 DEFAULT_LAG_THRESHOLD_MS = 100.0
@@ -42,7 +44,7 @@ def assess(
     processes: int = 1,
     cpu_count: int | None = None,
     thresholds: HealthThresholds = HealthThresholds(),
-) -> dict[str, Any]:
+) -> GeneratorMeta:
     """Judge per-second ``(cpu_pct, lag_ms)`` samples of the busiest generator process."""
     judged = list(samples[thresholds.warmup_s :]) or list(samples)
     cpus = [c for c, _ in judged]
@@ -70,24 +72,24 @@ def assess(
             f"({saturated_seconds / observed:.0%}); its latencies measure the generator, "
             "not the target — add workers (--workers) or lower the load"
         )
-    return {
-        "processes": processes,
-        "cpu_count": cpu_count,
-        "cpu_pct_p50": _percentile(cpus, 50),
-        "cpu_pct_max": round(max(cpus), 2) if cpus else 0.0,
-        "lag_ms_p99": _percentile(lags, 99),
-        "lag_ms_max": round(max(lags), 2) if lags else 0.0,
-        "saturated_seconds": saturated_seconds,
-        "observed_seconds": observed,
-        "saturated": saturated,
-        "reason": reason,
-        "thresholds": {
+    return GeneratorMeta(
+        processes=processes,
+        cpu_count=cpu_count,
+        cpu_pct_p50=_percentile(cpus, 50),
+        cpu_pct_max=round(max(cpus), 2) if cpus else 0.0,
+        lag_ms_p99=_percentile(lags, 99),
+        lag_ms_max=round(max(lags), 2) if lags else 0.0,
+        saturated_seconds=saturated_seconds,
+        observed_seconds=observed,
+        saturated=saturated,
+        reason=reason,
+        thresholds={
             "cpu_pct": thresholds.cpu_pct,
             "lag_ms": thresholds.lag_ms,
             "saturated_fraction": thresholds.saturated_fraction,
             "min_saturated_s": thresholds.min_saturated_s,
         },
-    }
+    )
 
 
 class GeneratorMonitor:
@@ -194,8 +196,8 @@ def assess_host(
     fraction: float = DEFAULT_BUSY_FRACTION,
     min_seconds: int = DEFAULT_MIN_SATURATED_S,
     warmup_s: int = DEFAULT_WARMUP_S,
-) -> dict[str, Any]:
-    """The ``host`` section of run.json: was the machine shared with something busy?"""
+) -> MachineMeta:
+    """The ``machine`` section of run.json: was the machine shared with something busy?"""
     judged = list(samples[warmup_s:]) or list(samples)
     busy_seconds = sum(1 for s in judged if s >= cores)
     observed = len(judged)
@@ -208,13 +210,13 @@ def assess_host(
             f" (at least {cores:g} in {busy_seconds} of {observed} s): the run shared the"
             " machine, so its latencies are not comparable with a quiet run — re-run"
         )
-    return {
-        "foreign_cores_mean": round(mean, 3),
-        "foreign_cores_p50": _percentile(judged, 50),
-        "foreign_cores_max": round(max(judged), 3) if judged else 0.0,
-        "busy_seconds": busy_seconds,
-        "observed_seconds": observed,
-        "busy": busy,
-        "reason": reason,
-        "thresholds": {"cores": cores, "fraction": fraction, "min_seconds": min_seconds},
-    }
+    return MachineMeta(
+        foreign_cores_mean=round(mean, 3),
+        foreign_cores_p50=_percentile(judged, 50),
+        foreign_cores_max=round(max(judged), 3) if judged else 0.0,
+        busy_seconds=busy_seconds,
+        observed_seconds=observed,
+        busy=busy,
+        reason=reason,
+        thresholds={"cores": cores, "fraction": fraction, "min_seconds": min_seconds},
+    )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dhakacart_bench.measure.failures import ErrorKey, classify_failure
+from dhakacart_bench.runfolder.meta import ErrorRecord
 from dhakacart_bench.runfolder.windows import (
     EndpointCounts,
     EndpointWindow,
@@ -381,20 +382,20 @@ class Recorder:
             current = self._users.get(first + index, current)
             users_by_second[index] = current
 
-        errors = [
-            {
-                "endpoint": key.endpoint,
-                "kind": key.kind,
-                "status": key.status,
-                "message": key.message,
-                "count": tally.count,
-                "first_seen_s": round(tally.first_seen - self.run_start, 3),
-                "last_seen_s": round(tally.last_seen - self.run_start, 3),
-            }
+        errors = tuple(
+            ErrorRecord(
+                endpoint=key.endpoint,
+                kind=key.kind,
+                status=key.status,
+                message=key.message,
+                count=tally.count,
+                first_seen_s=round(tally.first_seen - self.run_start, 3),
+                last_seen_s=round(tally.last_seen - self.run_start, 3),
+            )
             for key, tally in sorted(
                 self._errors.items(), key=lambda item: (-item[1].count, item[1].first_seen)
             )
-        ]
+        )
         return Measurements(
             run_start=self.run_start,
             run_end=end_time,

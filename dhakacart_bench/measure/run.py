@@ -27,6 +27,7 @@ from dhakacart_bench.measure.sidecars.events import EventsSidecar
 from dhakacart_bench.measure.sidecars.probe import ProbeSidecar
 from dhakacart_bench.measure.targets import bundled_store, probe_target, schedule_deal_opening
 from dhakacart_bench.runfolder.layout import new_run_dir
+from dhakacart_bench.runfolder.meta import InvariantsMeta, RunMeta, UsersMeta
 from dhakacart_bench.runfolder.writer import write_measurements, write_run_json
 
 if TYPE_CHECKING:
@@ -172,46 +173,54 @@ def _measure(
     measurements = recorder.finish(run_end)
     write_measurements(run_dir, measurements)
     sections = engine.sections()
-    if sections["workers"] and sections["workers"]["lost"]:
-        sections["workers"]["lost"] = judge_losses(
-            sections["workers"]["lost"], measurements.users_by_second, load
-        )
+    workers = sections.workers
+    if workers is not None and workers.lost:
+        lost = judge_losses(workers.lost, measurements.users_by_second, load)
+        workers = dataclasses.replace(workers, lost=lost)
     interrupted = bool(stop_reason)
-    invariants = store.verify() if store is not None else None
-    if invariants is not None:
-        # the store lists the checks it ran under "checked"; run.json says "checks"
-        invariants = {**invariants, "checks": invariants.get("checked", []), "checked": True}
-    meta: dict[str, Any] = {
-        "run_id": run_dir.name,
-        "scenario_name": scenario.name,
-        "scenario": scenario.to_dict(),
-        "scenario_path": str(scenario.path),
-        "host": host,
-        "target": "bundled" if store is not None else "external",
-        "workload_model": load.model,
-        "started_at": started_at.isoformat(),
-        "ended_at": datetime.fromtimestamp(run_end, UTC).isoformat(),
-        "duration_s": round(run_end - run_start, 3),
-        "status": "failed" if failure else "interrupted" if interrupted else "completed",
-        "status_reason": stop_reason[0] if interrupted else None,
-        "versions": _versions(),
-        "users": {
-            "peak": max(measurements.users_by_second.values(), default=0),
-            "requested_peak": load.peak_users,
-            "reference_peak": load.reference_users,
-        },
-        **sections,
-        "machine": assess_host(host_monitor.samples),
-        "invariants": invariants,
-        "errors_overflow": measurements.errors_overflow,
-        "sidecars": sidecar_sections,
-    }
+    invariants = None
+    if store is not None:
+        report = store.verify()
+        invariants = InvariantsMeta(
+            checked=True,
+            ok=bool(report.get("ok")),
+            problems=tuple(str(p) for p in report.get("problems") or ()),
+            checks=tuple(str(c) for c in report.get("checked") or ()),
+            stats=dict(report.get("stats") or {}),
+        )
+    meta = RunMeta(
+        run_id=run_dir.name,
+        scenario_name=scenario.name,
+        scenario=scenario,
+        scenario_path=str(scenario.path),
+        host=host,
+        target="bundled" if store is not None else "external",
+        workload_model=load.model,
+        started_at=started_at.isoformat(),
+        ended_at=datetime.fromtimestamp(run_end, UTC).isoformat(),
+        duration_s=round(run_end - run_start, 3),
+        status="failed" if failure else "interrupted" if interrupted else "completed",
+        status_reason=stop_reason[0] if interrupted else None,
+        versions=_versions(),
+        users=UsersMeta(
+            peak=max(measurements.users_by_second.values(), default=0),
+            requested_peak=load.peak_users,
+            reference_peak=load.reference_users,
+        ),
+        generator=sections.generator,
+        arrivals=sections.arrivals,
+        workers=workers,
+        machine=assess_host(host_monitor.samples),
+        invariants=invariants,
+        errors_overflow=measurements.errors_overflow,
+        sidecars=sidecar_sections,
+    )
     write_run_json(run_dir, meta)
     if failure is not None:
         raise failure
     return RunResult(
         run_dir=run_dir,
-        status=meta["status"],
+        status=meta.status,
         meta=meta,
         summary=measurements.summary(),
     )

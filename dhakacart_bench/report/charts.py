@@ -9,6 +9,7 @@ from typing import Any
 
 from dhakacart_bench.humanize import fmt_ms
 from dhakacart_bench.runfolder.layout import ERROR_KINDS
+from dhakacart_bench.runfolder.meta import ErrorRecord
 
 MAX_POINTS = 2000
 COLORS = ("#1f5fa8", "#d9822b", "#2a9d5c", "#b83b5e", "#6b4fa0", "#7a7a7a")
@@ -124,7 +125,7 @@ def latency_chart(ts: Any, *, slo_ms: float | None = None) -> str:
     return _svg(fig, "latency")
 
 
-def errors_chart(ts: Any, errors: Sequence[Mapping[str, Any]]) -> str:
+def errors_chart(ts: Any, errors: Sequence[ErrorRecord]) -> str:
     """Error rate over time, and when each error kind occurred (with counts)."""
     fig, (ax, ax2) = _figure(3.6, 2, gridspec_kw={"height_ratios": [2, 1]}, sharex=True)
     x, y = downsample(ts["second"], ts["error_rate"].fillna(0) * 100, "max")
@@ -134,11 +135,10 @@ def errors_chart(ts: Any, errors: Sequence[Mapping[str, Any]]) -> str:
     ax.set_ylim(0, max([1.0, *[v * 1.15 for v in y if v == v]]))
     kinds: dict[str, list[float]] = {}
     for e in errors:
-        kind = str(e.get("kind"))
-        kind = kind if kind in ERROR_KINDS else "exception"
-        first, last = float(e.get("first_seen_s") or 0), float(e.get("last_seen_s") or 0)
+        kind = e.kind if e.kind in ERROR_KINDS else "exception"
+        first, last = e.first_seen_s, e.last_seen_s
         k = kinds.setdefault(kind, [first, last, 0])
-        k[0], k[1], k[2] = min(k[0], first), max(k[1], last), k[2] + int(e.get("count") or 0)
+        k[0], k[1], k[2] = min(k[0], first), max(k[1], last), k[2] + e.count
     for i, (kind, (first, last, count)) in enumerate(sorted(kinds.items())):
         ax2.barh(
             i,

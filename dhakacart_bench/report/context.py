@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 from dhakacart_bench.analysis.capacity import evaluate_capacity
 from dhakacart_bench.analysis.compare import compare_runs
 from dhakacart_bench.analysis.plan import make_plan
-from dhakacart_bench.analysis.slos import evaluate_slos, invariants_state, scenario_slos
+from dhakacart_bench.analysis.slos import evaluate_slos, invariants_state
 from dhakacart_bench.analysis.verdict import FAIL, PASS, evaluate_verdict
 from dhakacart_bench.report import charts
 from dhakacart_bench.report.sections import reliability_context
-from dhakacart_bench.stats.hdr import hist_stats, percentile_spectrum
+from dhakacart_bench.runfolder.meta import encode
+from dhakacart_bench.stats.hdr import percentile_spectrum
 
 if TYPE_CHECKING:
     from dhakacart_bench.runfolder.reader import Run
@@ -25,13 +26,12 @@ ENDPOINT_STATS = ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms")
 
 def _model_words(run: Run) -> str:
     if run.workload_model == "open":
-        arr = run.meta.get("arrivals") or {}
+        arr = run.meta.arrivals
         detail = ""
-        if arr:
+        if arr is not None:
             detail = (
-                f" Planned {arr.get('planned', 0):,} arrivals, started "
-                f"{arr.get('started', 0):,}, late {arr.get('late', 0):,}, dropped "
-                f"{arr.get('dropped', 0):,}."
+                f" Planned {arr.planned:,} arrivals, started {arr.started:,},"
+                f" late {arr.late:,}, dropped {arr.dropped:,}."
             )
         return (
             "Open model: arrival rate — shoppers arrive on schedule whether or not the "
@@ -45,39 +45,34 @@ def _model_words(run: Run) -> str:
 
 
 def _generator(run: Run) -> dict[str, Any]:
-    gen = dict(run.meta.get("generator") or {})
-    if gen.get("saturated"):
+    gen = run.meta.generator
+    if gen.saturated:
         words = (
             "SATURATED — "
-            + str(gen.get("reason") or "CPU or lag too high")
+            + (gen.reason or "CPU or lag too high")
             + ": its latencies measure the load generator, not the store."
         )
     else:
         words = (
-            f"Healthy: CPU p50 {gen.get('cpu_pct_p50', '?')}%, max "
-            f"{gen.get('cpu_pct_max', '?')}%; event-loop lag p99 "
-            f"{gen.get('lag_ms_p99', '?')} ms over {gen.get('processes', 1)} process(es)."
+            f"Healthy: CPU p50 {gen.cpu_pct_p50}%, max {gen.cpu_pct_max}%;"
+            f" event-loop lag p99 {gen.lag_ms_p99} ms over {gen.processes} process(es)."
         )
-    return {"words": words, "saturated": bool(gen.get("saturated")), "raw": gen}
+    return {"words": words, "saturated": gen.saturated, "raw": encode(gen)}
 
 
-def _endpoints(run: Run, hists: dict[str, Any]) -> list[dict[str, Any]]:
+def _endpoints(run: Run) -> list[dict[str, Any]]:
+    """Every endpoint's row, then the total: summary.json's exact figures."""
     rows = []
-    summary_rows = {str(r.get("name")): r for r in run.summary.get("endpoints", [])}
-    summary_rows["*"] = run.summary.get("total") or {}
-    for name in [*run.endpoints(), "*"]:
-        srow = summary_rows.get(name, {})
-        st = hist_stats(hists[name]) if name in hists else None
-        count = int(srow.get("count") or (st.count if st else 0))
-        failures = int(srow.get("failures") or 0)
-        row = {
-            "name": name,
+    for summary_row in (*run.summary.endpoints, run.summary.total):
+        count, failures = summary_row.count, summary_row.failures
+        row: dict[str, Any] = {
+            "name": summary_row.name,
             "count": count,
             "failures": failures,
             "error_rate": failures / count if count else 0.0,
-            "rps": float(srow.get("rps") or 0.0),
+            "rps": summary_row.rps,
         }
-        row.update({k: (st.get(k) if st else None) for k in ENDPOINT_STATS})
+        row.update({k: summary_row.get(k) for k in ENDPOINT_STATS})
         rows.append(row)
     return rows
 
@@ -93,9 +88,9 @@ def _histograms(run: Run) -> dict[str, Any]:
 
 
 def _p95_target(run: Run) -> float | None:
-    for s in scenario_slos(run.meta):
-        if s.get("metric") == "p95_ms" and (s.get("endpoint") or "*") == "*":
-            return None if s.get("max") is None else float(s["max"])
+    for s in run.scenario.slos:
+        if s.metric == "p95_ms" and s.endpoint == "*":
+            return s.max
     return None
 
 
@@ -125,8 +120,7 @@ def _charts(
 
 
 def _plan_users(run: Run) -> int | None:
-    load = (run.meta.get("scenario") or {}).get("load") or {}
-    users = load.get("reference_users") or (run.meta.get("users") or {}).get("reference_peak")
+    users = run.scenario.load.reference_users or run.meta.users.reference_peak
     return int(users) if users else None
 
 
@@ -140,9 +134,9 @@ def build_context(run: Run, *, baseline: Run | None = None, charts: bool = True)
     verdict = evaluate_verdict(run, slos)
     cap = evaluate_capacity(run)
     hists = _histograms(run)
-    endpoints = _endpoints(run, hists)
-    inv_ok, inv_words = invariants_state(run.meta)
-    inv = run.meta.get("invariants") or {}
+    endpoints = _endpoints(run)
+    inv_ok, inv_words = invariants_state(run.meta.invariants)
+    inv = run.meta.invariants
     capacity = {
         "headline": cap.headline,
         "supported": cap.supported,
@@ -171,26 +165,26 @@ def build_context(run: Run, *, baseline: Run | None = None, charts: bool = True)
     }
     plan_users = _plan_users(run)
     plan = None
-    if plan_users and (run.summary.get("total") or {}).get("count"):
+    if plan_users and run.summary.total.count:
         plan = make_plan(run, users=plan_users, capacity=cap)
     ctx: dict[str, Any] = {
         "title": f"{run.scenario_name or 'run'} — {run.run_id}",
         "run": {
             "id": run.run_id,
             "scenario": run.scenario_name,
-            "description": (run.meta.get("scenario") or {}).get("description") or "",
-            "started_at": run.meta.get("started_at"),
-            "ended_at": run.meta.get("ended_at"),
+            "description": run.scenario.description,
+            "started_at": run.meta.started_at,
+            "ended_at": run.meta.ended_at,
             "duration_s": run.duration_s,
             "status": run.status,
-            "status_reason": run.meta.get("status_reason"),
-            "host": run.meta.get("host"),
-            "target": run.meta.get("target"),
+            "status_reason": run.meta.status_reason,
+            "host": run.meta.host,
+            "target": run.meta.target,
             "workload_model": run.workload_model,
             "model_words": _model_words(run),
-            "versions": run.meta.get("versions") or {},
-            "users": run.meta.get("users") or {},
-            "scenario_json": json.dumps(run.meta.get("scenario") or {}, indent=2, sort_keys=True),
+            "versions": dict(run.meta.versions),
+            "users": encode(run.meta.users),
+            "scenario_json": json.dumps(run.scenario.to_dict(), indent=2, sort_keys=True),
         },
         "generator": _generator(run),
         "verdict": {
@@ -216,14 +210,12 @@ def build_context(run: Run, *, baseline: Run | None = None, charts: bool = True)
         "invariants": {
             "ok": inv_ok,
             "words": inv_words,
-            "problems": [str(p) for p in inv.get("problems") or []],
-            "stats": dict(inv.get("stats") or {}),
+            "problems": list(inv.problems) if inv else [],
+            "stats": dict(inv.stats) if inv else {},
         },
         "endpoints": endpoints,
-        "errors": sorted(
-            run.errors, key=lambda e: (-int(e.get("count") or 0), float(e.get("first_seen_s") or 0))
-        ),
-        "errors_overflow": int(run.meta.get("errors_overflow") or 0),
+        "errors": encode(sorted(run.errors, key=lambda e: (-e.count, e.first_seen_s))),
+        "errors_overflow": run.meta.errors_overflow,
         "plan": None if plan is None else {**asdict(plan), "lines": plan.lines()},
         "changes": None,
         "charts": {},

@@ -24,6 +24,8 @@ from dhakacart_bench.runfolder.layout import (
     TOTAL,
     WINDOWS_JSONL,
 )
+from dhakacart_bench.runfolder.meta import ErrorRecord, RunMeta, Summary, decode
+from dhakacart_bench.scenario.model import Scenario
 from dhakacart_bench.stats.availability import Check
 from dhakacart_bench.stats.hdr import decode_histogram
 
@@ -51,40 +53,44 @@ class Run:
     """A complete run folder, read lazily (see :func:`load_run`)."""
 
     path: Path
-    meta: dict[str, Any]
-    summary: dict[str, Any]
-    errors: list[dict[str, Any]]
+    meta: RunMeta
+    summary: Summary
+    errors: tuple[ErrorRecord, ...]
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def run_id(self) -> str:
         """The run's id (the folder name unless run.json says otherwise)."""
-        return str(self.meta.get("run_id") or self.path.name)
+        return self.meta.run_id or self.path.name
 
     @property
     def scenario_name(self) -> str:
         """The scenario's name."""
-        return str(self.meta.get("scenario_name", ""))
+        return self.meta.scenario_name
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario as it ran (sized and timed), from run.json."""
+        return self.meta.scenario
 
     @property
     def status(self) -> str:
         """``completed``, ``interrupted`` or ``failed``."""
-        return str(self.meta.get("status", ""))
+        return self.meta.status
 
     @property
     def workload_model(self) -> str:
         """``closed`` (user stages) or ``open`` (arrival rate)."""
-        return str(self.meta.get("workload_model", ""))
+        return self.meta.workload_model
 
     @property
     def duration_s(self) -> float:
         """The measured duration in seconds."""
-        value = self.meta.get("duration_s", self.summary.get("duration_s", 0.0))
-        return float(value or 0.0)
+        return self.meta.duration_s or self.summary.duration_s
 
     def endpoints(self) -> list[str]:
         """Endpoint names, sorted (without the ``"*"`` aggregate)."""
-        return [str(row["name"]) for row in self.summary.get("endpoints", [])]
+        return [row.name for row in self.summary.endpoints]
 
     def _histograms(self) -> dict[str, Any]:
         """histograms.json, parsed once (it is small: one encoding per endpoint)."""
@@ -178,13 +184,16 @@ def load_run(path: Path | str) -> Run:
             f"{run_json}: format_version {version} is newer than this dhakacart-bench"
             f" supports ({FORMAT_VERSION}); upgrade dhakacart-bench to read it"
         )
-    summary = _read_json(folder / SUMMARY_JSON)
-    if not isinstance(summary, dict):
-        raise RunFolderError(f"{folder / SUMMARY_JSON}: expected a JSON object")
-    errors = _read_json(folder / ERRORS_JSON)
-    if not isinstance(errors, list):
-        raise RunFolderError(f"{folder / ERRORS_JSON}: expected a JSON list")
-    return Run(path=folder, meta=meta, summary=summary, errors=errors)
+    summary = decode(_read_json(folder / SUMMARY_JSON), Summary, where=str(folder / SUMMARY_JSON))
+    errors = decode(
+        _read_json(folder / ERRORS_JSON), tuple[ErrorRecord, ...], where=str(folder / ERRORS_JSON)
+    )
+    return Run(
+        path=folder,
+        meta=decode(meta, RunMeta, where=str(run_json)),
+        summary=summary,
+        errors=errors,
+    )
 
 
 def read_probe_csv(text: str) -> list[Check]:

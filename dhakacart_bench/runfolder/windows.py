@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from dhakacart_bench.runfolder.layout import TOTAL
+from dhakacart_bench.runfolder.meta import EndpointSummary, ErrorRecord, Summary
 from dhakacart_bench.stats.hdr import (
     SUMMARY_PERCENTILES,
     clamp_us,
@@ -113,13 +115,11 @@ class EndpointCounts:
 
 def _endpoint_summary(
     name: str, counts: EndpointCounts, hist: HdrHistogram, duration_s: float
-) -> dict[str, Any]:
-    method = name.split(" ", 1)[0] if name != TOTAL else None
-    row: dict[str, Any] = {"name": name}
-    if name != TOTAL:
-        row["method"] = method
+) -> EndpointSummary:
     n = counts.requests
-    row.update(
+    row = EndpointSummary(
+        name=name,
+        method=name.split(" ", 1)[0] if name != TOTAL else None,
         count=n,
         failures=counts.failures,
         failure_rate=counts.failures / n if n else 0.0,
@@ -127,19 +127,22 @@ def _endpoint_summary(
         bytes=counts.bytes,
     )
     if not n:
-        row.update(min_ms=None, mean_ms=None, max_ms=None)
-        row.update({key: None for key, _ in SUMMARY_PERCENTILES})
         return row
-    values = values_at_percentiles(hist, [p for _, p in SUMMARY_PERCENTILES])
-    row["min_ms"] = counts.min_us / 1000
-    row["mean_ms"] = round(counts.sum_us / n / 1000, 3)
-    for (key, _), value in zip(SUMMARY_PERCENTILES, values, strict=True):
-        row[key] = clamp_us(value, counts.min_us, counts.max_us) / 1000
-    row["max_ms"] = counts.max_us / 1000
-    # keep the documented key order: ..., min, mean, p50..p999, max
-    order = ["name", "method", "count", "failures", "failure_rate", "rps", "bytes", "min_ms"]
-    order += ["mean_ms"] + [key for key, _ in SUMMARY_PERCENTILES] + ["max_ms"]
-    return {key: row[key] for key in order if key in row}
+    p50, p90, p95, p99, p999 = (
+        clamp_us(value, counts.min_us, counts.max_us) / 1000
+        for value in values_at_percentiles(hist, [p for _, p in SUMMARY_PERCENTILES])
+    )
+    return dataclasses.replace(
+        row,
+        min_ms=counts.min_us / 1000,
+        mean_ms=round(counts.sum_us / n / 1000, 3),
+        p50_ms=p50,
+        p90_ms=p90,
+        p95_ms=p95,
+        p99_ms=p99,
+        p999_ms=p999,
+        max_ms=counts.max_us / 1000,
+    )
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,7 @@ class Measurements:
     Seconds in ``users_by_second``/``generator_by_second`` are indices since the run
     start (``epoch_second - floor(run_start)``), dense for users (carried forward),
     sparse for generator samples. ``windows`` are sorted by ``epoch_second``.
-    ``errors`` are dicts in the errors.json shape.
+    ``errors`` are errors.json's records, most frequent first.
     """
 
     run_start: float
@@ -162,7 +165,7 @@ class Measurements:
     windows: list[WindowData]
     users_by_second: dict[int, int] = field(default_factory=dict)
     generator_by_second: dict[int, tuple[float, float]] = field(default_factory=dict)
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: tuple[ErrorRecord, ...] = ()
     errors_overflow: int = 0
 
     @property
@@ -178,13 +181,13 @@ class Measurements:
             last = max(last, self.windows[-1].epoch_second - self.first_epoch_second)
         return max(last, 0)
 
-    def summary(self) -> dict[str, Any]:
-        """The summary.json dict (see docs/run-folder.md)."""
-        return {
-            "duration_s": round(self.duration_s, 3),
-            "endpoints": [
+    def summary(self) -> Summary:
+        """summary.json (see docs/run-folder.md)."""
+        return Summary(
+            duration_s=round(self.duration_s, 3),
+            endpoints=tuple(
                 _endpoint_summary(name, self.counts[name], self.endpoints[name], self.duration_s)
                 for name in sorted(self.endpoints)
-            ],
-            "total": _endpoint_summary(TOTAL, self.total_counts, self.total, self.duration_s),
-        }
+            ),
+            total=_endpoint_summary(TOTAL, self.total_counts, self.total, self.duration_s),
+        )

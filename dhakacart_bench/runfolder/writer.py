@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ from dhakacart_bench.runfolder.layout import (
     atomic_write_json,
     atomic_write_text,
 )
+from dhakacart_bench.runfolder.meta import RunMeta, encode
 from dhakacart_bench.stats.hdr import (
     HDR_HIGHEST_US,
     HDR_LOWEST_US,
@@ -61,7 +61,7 @@ def write_measurements(run_dir: Path, measurements: Measurements) -> None:
     """
     run_dir = Path(run_dir)
     m = measurements
-    atomic_write_json(run_dir / SUMMARY_JSON, m.summary())
+    atomic_write_json(run_dir / SUMMARY_JSON, encode(m.summary()))
     atomic_write_json(
         run_dir / HISTOGRAMS_JSON,
         {
@@ -75,7 +75,7 @@ def write_measurements(run_dir: Path, measurements: Measurements) -> None:
             },
         },
     )
-    atomic_write_json(run_dir / ERRORS_JSON, m.errors)
+    atomic_write_json(run_dir / ERRORS_JSON, encode(list(m.errors)))
 
     series_rows: dict[int, list[Any]] = {}
     with (
@@ -162,13 +162,12 @@ def _timeseries_text(m: Measurements, series_rows: dict[int, list[Any]]) -> str:
     return buffer.getvalue()
 
 
-def write_run_json(run_dir: Path, meta: Mapping[str, Any]) -> None:
+def write_run_json(run_dir: Path, meta: RunMeta) -> None:
     """Write run.json (``meta`` plus ``format``/``format_version``), atomically.
 
     The runner calls this last: the presence of run.json marks a complete folder.
     """
-    data = {"format": FORMAT, "format_version": FORMAT_VERSION}
-    data.update({k: v for k, v in meta.items() if k not in ("format", "format_version")})
+    data = {"format": FORMAT, "format_version": FORMAT_VERSION, **encode(meta)}
     atomic_write_json(Path(run_dir) / RUN_JSON, data)
 
 

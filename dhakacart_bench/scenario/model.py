@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+import msgspec
+import msgspec.json
 
 from dhakacart_bench.errors import ScenarioError
 from dhakacart_bench.humanize import format_duration, plural
@@ -175,9 +177,7 @@ class EventSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able; ``EventSpec(**d)`` rebuilds it (faults copied)."""
-        out = dataclasses.asdict(self)
-        out["faults"] = None if self.faults is None else copy.deepcopy(dict(self.faults))
-        return out
+        return dict(msgspec.json.decode(msgspec.json.encode(self)))
 
 
 @dataclass(frozen=True)
@@ -288,37 +288,38 @@ class Scenario:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict; :func:`scenario_from_dict` turns it back into an equal Scenario."""
-        store = dataclasses.asdict(self.store)
-        store["faults"] = (
-            None if self.store.faults is None else copy.deepcopy(dict(self.store.faults))
-        )
-        load = dataclasses.asdict(self.load)
-        load["stages"] = [dataclasses.asdict(stage) for stage in self.load.stages]
-        gate = dataclasses.asdict(self.gate)
-        gate["endpoints"] = list(self.gate.endpoints)
-        return {
-            "name": self.name,
-            "description": self.description,
-            "path": str(self.path),
-            "locustfile": str(self.locustfile),
-            "users": [dataclasses.asdict(user) for user in self.users],
-            "host": self.host,
-            "store": store,
-            "load": load,
-            "slos": [dataclasses.asdict(slo) for slo in self.slos],
-            "gate": gate,
-            "scale": self.scale,
-            "time_scale": self.time_scale,
-            "probe": None if self.probe is None else _probe_dict(self.probe),
-            "events": [event.to_dict() for event in self.events],
-        }
+        """A JSON-able dict (what run.json holds); :func:`scenario_from_dict` inverts it."""
+        return dict(msgspec.json.decode(msgspec.json.encode(self, enc_hook=_encode_path)))
 
 
-def _probe_dict(probe: ProbeSpec) -> dict[str, Any]:
-    out = dataclasses.asdict(probe)
-    out["paths"] = list(probe.paths)
-    return out
+def _encode_path(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    raise NotImplementedError(f"cannot encode {type(value).__name__}")
+
+
+def _decode_path(kind: type, value: Any) -> Any:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(f"cannot decode {kind}")
+
+
+def scenario_from_dict(data: Any) -> Scenario:
+    """Rebuild a Scenario from :meth:`Scenario.to_dict` output (e.g. from ``run.json``).
+
+    Every value is checked against its type (no locustfile check: the file may be on
+    another machine); a dict of the wrong shape raises ScenarioError naming the key.
+    """
+    try:
+        return msgspec.convert(data, Scenario, dec_hook=_decode_path)
+    except msgspec.ValidationError as exc:
+        message, _, key = str(exc).partition(" - at `$")
+        path = data.get("path") if isinstance(data, Mapping) else None
+        raise ScenarioError(
+            f"not a scenario as Scenario.to_dict() writes it: {message}",
+            path=str(path) if isinstance(path, str) else None,
+            key=key.rstrip("`").lstrip(".") or None,
+        ) from None
 
 
 def with_deploy_command(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dhakacart_bench.stats.availability import longest_gap
 from dhakacart_bench.stats.hdr import hist_stats
@@ -20,6 +20,26 @@ DEPLOY_GRACE_S = 2.0
 #: Seconds before a deploy that "p95 before" is measured over.
 BEFORE_S = 10
 DEPLOY_ACTIONS = ("deploy", "command")
+
+
+class ErrorSpan(Protocol):
+    """One deduplicated failure with its count and when it was first and last seen
+    (errors.json's records satisfy it)."""
+
+    @property
+    def endpoint(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def status(self) -> int | None: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def first_seen_s(self) -> float: ...
+    @property
+    def last_seen_s(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -98,7 +118,7 @@ def deploy_window(
     *,
     seconds: Sequence[Second],
     checks: Sequence[Check] | None,
-    errors: Sequence[Mapping[str, Any]],
+    errors: Sequence[ErrorSpan],
     windows: Iterable[tuple[int, Mapping[str, Any]]] | None,
     interval_s: float | None,
     grace_s: float = DEPLOY_GRACE_S,
@@ -112,18 +132,18 @@ def deploy_window(
     inside = [s for s in seconds if first_sec <= s.second <= last_sec]
     kinds = []
     for err in errors:
-        seen_first = float(err.get("first_seen_s") or 0)
-        seen_last = float(err.get("last_seen_s") or seen_first)
+        seen_first = float(err.first_seen_s or 0)
+        seen_last = float(err.last_seen_s or seen_first)
         if seen_last < first_sec or seen_first >= last_sec + 1:
             continue
         exact = seen_first >= first_sec and seen_last < last_sec + 1
         kinds.append(
             {
-                "endpoint": str(err.get("endpoint", "")),
-                "kind": str(err.get("kind", "")),
-                "status": err.get("status"),
-                "message": str(err.get("message", "")),
-                "count": int(err.get("count") or 0),
+                "endpoint": err.endpoint,
+                "kind": err.kind,
+                "status": err.status,
+                "message": err.message,
+                "count": err.count,
                 "exact": exact,
             }
         )

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from dhakacart_bench.cli import main
-from tests.runfactory import make_run
+from tests.synthetic import write_synthetic_run
 
 A = "GET /api/a"
 ENDPOINTS = {A: 10.0, "GET /api/b": 20.0}
@@ -43,7 +43,7 @@ def folder(tmp_path: Path, *, seed: int, slower: float = 1.0, **kwargs: Any) -> 
         "name": f"20261124T0600{seed:02d}Z-flash-sale",
     }
     options.update(kwargs)
-    return make_run(tmp_path, **options)
+    return write_synthetic_run(tmp_path, **options)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from dhakacart_bench.cli import main
-from tests.runfactory import make_run
+from tests.synthetic import MakeRun
 
 
 @pytest.fixture
@@ -17,17 +17,19 @@ def cli() -> click.Group:
     return main
 
 
-def test_report_prints_the_path(cli: click.Group, tmp_path: Path) -> None:
-    run = make_run(tmp_path, seconds=10)
+def test_report_prints_the_path(make_run: MakeRun, cli: click.Group, tmp_path: Path) -> None:
+    run = make_run(seconds=10)
     result = CliRunner().invoke(cli, ["report", str(run)])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == str(run / "report.html")
     assert (run / "report.html").is_file()
 
 
-def test_report_with_baseline_and_output(cli: click.Group, tmp_path: Path) -> None:
-    base = make_run(tmp_path, seconds=10, name="base")
-    run = make_run(tmp_path, seconds=10, name="run", seed=2)
+def test_report_with_baseline_and_output(
+    make_run: MakeRun, cli: click.Group, tmp_path: Path
+) -> None:
+    base = make_run(seconds=10, name="base")
+    run = make_run(seconds=10, name="run", seed=2)
     out = tmp_path / "custom.html"
     result = CliRunner().invoke(cli, ["report", str(run), "--baseline", str(base), "-o", str(out)])
     assert result.exit_code == 0, result.output
@@ -35,9 +37,9 @@ def test_report_with_baseline_and_output(cli: click.Group, tmp_path: Path) -> No
     assert 'id="changes"' in out.read_text(encoding="utf-8")
 
 
-def test_compare(cli: click.Group, tmp_path: Path) -> None:
-    a = make_run(tmp_path, seconds=10, name="a")
-    b = make_run(tmp_path, seconds=10, name="b", seed=1)
+def test_compare(make_run: MakeRun, cli: click.Group, tmp_path: Path) -> None:
+    a = make_run(seconds=10, name="a")
+    b = make_run(seconds=10, name="b", seed=1)
     result = CliRunner().invoke(cli, ["compare", str(a), str(b)])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == str(b / "compare.html")
@@ -47,8 +49,10 @@ def test_compare(cli: click.Group, tmp_path: Path) -> None:
     assert out.is_file()
 
 
-def test_plan_prints_the_plan_and_its_assumptions(cli: click.Group, tmp_path: Path) -> None:
-    run = make_run(tmp_path, stepped=True)
+def test_plan_prints_the_plan_and_its_assumptions(
+    make_run: MakeRun, cli: click.Group, tmp_path: Path
+) -> None:
+    run = make_run(stepped=True)
     result = CliRunner().invoke(cli, ["plan", str(run), "--users", "100000"])
     assert result.exit_code == 0, result.output
     assert "Plan for 100,000 concurrent shoppers" in result.output
@@ -66,9 +70,9 @@ def test_plan_prints_the_plan_and_its_assumptions(cli: click.Group, tmp_path: Pa
     ],
 )
 def test_bad_folder_exits_2_without_traceback(
-    cli: click.Group, tmp_path: Path, args: list[str]
+    make_run: MakeRun, cli: click.Group, tmp_path: Path, args: list[str]
 ) -> None:
-    run = make_run(tmp_path, seconds=3)
+    run = make_run(seconds=3)
     missing = tmp_path / "nope"
     argv = [a.format(missing=missing, run=run) for a in args]
     result = CliRunner().invoke(cli, argv)
@@ -77,22 +81,22 @@ def test_bad_folder_exits_2_without_traceback(
     assert "Traceback" not in result.output
 
 
-def test_incomplete_folder_exits_2(cli: click.Group, tmp_path: Path) -> None:
-    run = make_run(tmp_path, seconds=3)
+def test_incomplete_folder_exits_2(make_run: MakeRun, cli: click.Group, tmp_path: Path) -> None:
+    run = make_run(seconds=3)
     (run / "run.json").unlink()
     result = CliRunner().invoke(cli, ["report", str(run)])
     assert result.exit_code == 2, result.output
     assert "run.json missing" in result.output
 
 
-def test_plan_needs_users(cli: click.Group, tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["plan", str(make_run(tmp_path, seconds=3))])
+def test_plan_needs_users(make_run: MakeRun, cli: click.Group, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["plan", str(make_run(seconds=3))])
     assert result.exit_code == 2
     assert "--users" in result.output
 
 
-def test_plan_without_requests_exits_2(cli: click.Group, tmp_path: Path) -> None:
-    run = make_run(tmp_path, seconds=3, throughput=lambda users: 0)
+def test_plan_without_requests_exits_2(make_run: MakeRun, cli: click.Group, tmp_path: Path) -> None:
+    run = make_run(seconds=3, throughput=lambda users: 0)
     result = CliRunner().invoke(cli, ["plan", str(run), "--users", "100"])
     assert result.exit_code == 2, result.output
     assert "nothing to plan from" in result.output

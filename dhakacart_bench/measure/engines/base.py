@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dhakacart_bench import __version__
 from dhakacart_bench.errors import UsageError
+from dhakacart_bench.runfolder.meta import ArrivalsMeta, GeneratorMeta, WorkersMeta
 
 if TYPE_CHECKING:
     from dhakacart_bench.measure.recorder import Recorder
+
+
+@dataclass(frozen=True)
+class EngineSections:
+    """What an engine adds to run.json: generator health, open-model arrivals, workers."""
+
+    generator: GeneratorMeta
+    arrivals: ArrivalsMeta | None = None
+    workers: WorkersMeta | None = None
 
 
 class Engine(Protocol):
@@ -23,7 +34,7 @@ class Engine(Protocol):
     def tick(self, now: float) -> None: ...
     def end(self) -> None: ...
     def close(self) -> None: ...
-    def sections(self) -> dict[str, Any]: ...
+    def sections(self) -> EngineSections: ...
 
 
 MSG_SCENARIO = "bench_scenario"

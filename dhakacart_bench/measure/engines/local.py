@@ -8,11 +8,12 @@ import locust  # first: it patches gevent, before anything imports ssl
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from locust.env import Environment
 
 from dhakacart_bench.measure.arrivals import ArrivalGate, open_model_class
+from dhakacart_bench.measure.engines.base import EngineSections
 from dhakacart_bench.measure.engines.locustfile import load_user_classes
 from dhakacart_bench.measure.health import GeneratorMonitor, assess
 from dhakacart_bench.measure.shapes import arrival_rate_at, make_shape_class
@@ -71,9 +72,8 @@ class LocalEngine:
         if self.recorder is not None:
             locust.events.request.remove_listener(self.recorder.on_request)
 
-    def sections(self) -> dict[str, Any]:
-        return {
-            "generator": assess(self.monitor.samples, processes=1, cpu_count=os.cpu_count()),
-            "arrivals": self.gate.stats().to_dict() if self.gate is not None else None,
-            "workers": None,
-        }
+    def sections(self) -> EngineSections:
+        return EngineSections(
+            generator=assess(self.monitor.samples, processes=1, cpu_count=os.cpu_count()),
+            arrivals=self.gate.stats() if self.gate is not None else None,
+        )

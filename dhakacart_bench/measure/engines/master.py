@@ -5,8 +5,11 @@ from __future__ import annotations
 import locust  # first: it patches gevent, before anything imports ssl
 
 # isort: split
+import dataclasses
+import os
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +23,16 @@ from dhakacart_bench.measure.engines.base import (
     MSG_FINAL,
     MSG_SCENARIO,
     REPORT_KEY,
+    EngineSections,
     versions,
 )
 from dhakacart_bench.measure.engines.locustfile import load_user_classes
 from dhakacart_bench.measure.health import assess
 from dhakacart_bench.measure.recorder import Recorder
 from dhakacart_bench.measure.shapes import make_shape_class, target_at
+from dhakacart_bench.runfolder.meta import ArrivalsMeta, GeneratorMeta, WorkerLoss, WorkersMeta
 from dhakacart_bench.runfolder.windows import WindowData
+from dhakacart_bench.scenario.model import LoadSpec
 
 
 class MasterCoordinator:
@@ -142,7 +148,7 @@ class MasterCoordinator:
                 return
             gevent.sleep(0.1)
 
-    def generator_health(self, cpu_count: int | None) -> dict[str, Any]:
+    def generator_health(self, cpu_count: int | None) -> GeneratorMeta:
         """Judge the busiest worker each second; keep each worker's own verdict too."""
         by_second = self.generator_samples()
         overall = assess(
@@ -150,15 +156,16 @@ class MasterCoordinator:
             processes=len(self.samples),
             cpu_count=cpu_count,
         )
-        overall["workers"] = {
-            worker: {
-                k: v
-                for k, v in assess([(c, lag) for _, c, lag, _ in samples]).items()
-                if k in ("cpu_pct_p50", "cpu_pct_max", "lag_ms_p99", "saturated")
+        workers = {}
+        for worker, samples in sorted(self.samples.items()):
+            own = assess([(c, lag) for _, c, lag, _ in samples])
+            workers[worker] = {
+                "cpu_pct_p50": own.cpu_pct_p50,
+                "cpu_pct_max": own.cpu_pct_max,
+                "lag_ms_p99": own.lag_ms_p99,
+                "saturated": own.saturated,
             }
-            for worker, samples in sorted(self.samples.items())
-        }
-        return overall
+        return dataclasses.replace(overall, workers=workers)
 
     def generator_samples(self) -> dict[int, tuple[float, float]]:
         """Per run-second (max CPU, max lag) over the workers, for the time series."""
@@ -191,16 +198,17 @@ class MasterCoordinator:
                 total[second] = total.get(second, 0) + current
         return total
 
-    def section(self) -> dict[str, Any]:
-        return {
-            "expected": self.expected,
-            "reported": sorted(self.seen),
-            "finals_received": len(self.finals),
-            "lost": sorted(self.lost.values(), key=lambda w: w["lost_at_s"]),
-        }
+    def section(self) -> WorkersMeta:
+        lost = sorted(self.lost.values(), key=lambda w: w["lost_at_s"])
+        return WorkersMeta(
+            expected=self.expected,
+            reported=tuple(sorted(self.seen)),
+            finals_received=len(self.finals),
+            lost=tuple(WorkerLoss(**loss) for loss in lost),
+        )
 
-    def arrival_section(self) -> dict[str, Any] | None:
-        return arrival_stats(*self.arrivals).to_dict() if self.arrivals else None
+    def arrival_section(self) -> ArrivalsMeta | None:
+        return arrival_stats(*self.arrivals) if self.arrivals else None
 
 
 class MasterEngine:
@@ -332,14 +340,12 @@ class MasterEngine:
         shutil.rmtree(self.logs, ignore_errors=True)
         self.runner.greenlet.kill(block=False)
 
-    def sections(self) -> dict[str, Any]:
-        import os
-
-        return {
-            "generator": self.coordinator.generator_health(os.cpu_count()),
-            "arrivals": self.coordinator.arrival_section(),
-            "workers": self.coordinator.section(),
-        }
+    def sections(self) -> EngineSections:
+        return EngineSections(
+            generator=self.coordinator.generator_health(os.cpu_count()),
+            arrivals=self.coordinator.arrival_section(),
+            workers=self.coordinator.section(),
+        )
 
 
 #: A lost worker's load counts as restored when the users are back to this share
@@ -349,13 +355,12 @@ RESTORE_WINDOW_S = 15
 
 
 def judge_losses(
-    lost: list[dict[str, Any]], users_by_second: dict[int, int], load: Any
-) -> list[dict[str, Any]]:
-    """Add to each lost worker whether (and how fast) its users were brought back."""
-
+    lost: Sequence[WorkerLoss], users_by_second: Mapping[int, int], load: LoadSpec
+) -> tuple[WorkerLoss, ...]:
+    """Each lost worker with whether (and how fast) its users were brought back."""
     judged = []
     for loss in lost:
-        start = int(loss["lost_at_s"])
+        start = int(loss.lost_at_s)
         restored_after = None
         for second in range(start, start + RESTORE_WINDOW_S + 1):
             target = target_at(load, second)
@@ -364,5 +369,5 @@ def judge_losses(
             if users_by_second.get(second, 0) >= RESTORED_FRACTION * target[0]:
                 restored_after = second - start
                 break
-        judged.append({**loss, "restored_after_s": restored_after})
-    return judged
+        judged.append(dataclasses.replace(loss, restored_after_s=restored_after))
+    return tuple(judged)

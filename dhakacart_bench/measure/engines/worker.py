@@ -30,7 +30,7 @@ from dhakacart_bench.measure.health import GeneratorMonitor
 from dhakacart_bench.measure.limits import raise_open_files_limit
 from dhakacart_bench.measure.recorder import Recorder
 from dhakacart_bench.measure.shapes import arrival_rate_at
-from dhakacart_bench.scenario.serialise import scenario_from_dict
+from dhakacart_bench.scenario.model import scenario_from_dict
 
 
 @dataclass
