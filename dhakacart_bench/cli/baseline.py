@@ -1,4 +1,4 @@
-"""Baseline."""
+"""``bench baseline save``: keep what a good run looked like, for `bench gate` to compare with."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
+from dhakacart_bench.cli.options import setting_option
 from dhakacart_bench.gate.baseline import DEFAULT_BASELINE_PATH, save_baseline
-from dhakacart_bench.measure.config import DEFAULT_REPORTS_DIR
 from dhakacart_bench.runfolder.reader import load_run, resolve_run_dir
 
 
@@ -20,13 +20,7 @@ def baseline_group() -> None:
 @baseline_group.command("save")
 @click.argument("args", nargs=-1, required=True, metavar="RUN_DIR... [PATH]")
 @click.option("--force", is_flag=True, help="Save even a run that is not a valid gate input.")
-@click.option(
-    "--reports-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_REPORTS_DIR,
-    show_default=True,
-    help="Where `latest` looks for run folders.",
-)
+@setting_option("reports_dir")
 def baseline_save(args: Sequence[str], force: bool, reports_dir: Path) -> None:
     """Save RUN_DIR (or `latest`) as the baseline at PATH (default reports/baseline.json).
 
@@ -36,7 +30,6 @@ def baseline_save(args: Sequence[str], force: bool, reports_dir: Path) -> None:
     within one run. Do this deliberately, from runs of the build you accept as the
     new normal; commit the file (or keep it as a CI artifact).
     """
-
     names = list(args)
     path = DEFAULT_BASELINE_PATH
     if names[-1].endswith(".json") and not Path(names[-1]).is_dir():

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 import click
 
+from dhakacart_bench.cli.options import setting_option
 from dhakacart_bench.gate.baseline import load_baseline
 from dhakacart_bench.gate.junit import write_junit
 from dhakacart_bench.gate.rules import evaluate_gate
 from dhakacart_bench.gate.summary import render_markdown, render_text
-from dhakacart_bench.measure.config import DEFAULT_REPORTS_DIR
 from dhakacart_bench.runfolder.layout import GATE_JSON
 from dhakacart_bench.runfolder.reader import load_run, resolve_run_dir
 
@@ -79,11 +79,7 @@ def publish_gate(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write a Markdown summary (also appended to $GITHUB_STEP_SUMMARY when set).",
 )
-@click.option(
-    "--p95-regression-pct",
-    type=click.FloatRange(min=0),
-    help="Allowed p95 regression in percent (default: the scenario's [gate], else 10).",
-)
+@setting_option("p95_regression_pct")
 @click.option(
     "--endpoint",
     "endpoints",
@@ -91,34 +87,11 @@ def publish_gate(
     help="Endpoint the regression rule checks, e.g. 'GET /api/products' or '*' (repeatable;"
     " default: the scenario's [gate] endpoints).",
 )
-@click.option(
-    "--min-endpoint-requests",
-    type=click.IntRange(min=0),
-    default=50,
-    show_default=True,
-    help="Fewer requests to an endpoint in either run: its regression rule has insufficient data.",
-)
-@click.option(
-    "--insufficient-data",
-    type=click.Choice(["skip", "fail"]),
-    default="skip",
-    show_default=True,
-    help="What a regression rule with insufficient data does.",
-)
-@click.option(
-    "--resamples",
-    type=click.IntRange(min=100),
-    default=1000,
-    show_default=True,
-    help="Bootstrap resamples.",
-)
-@click.option(
-    "--reports-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_REPORTS_DIR,
-    show_default=True,
-    help="Where `latest` looks for run folders.",
-)
+@setting_option("min_endpoint_requests")
+@setting_option("insufficient_data")
+@setting_option("resamples")
+@setting_option("confidence")
+@setting_option("reports_dir")
 @click.option(
     "--report/--no-report",
     default=True,
@@ -135,6 +108,7 @@ def gate_command(
     min_endpoint_requests: int,
     insufficient_data: str,
     resamples: int,
+    confidence: float,
     reports_dir: Path,
     report: bool,
 ) -> None:
@@ -157,6 +131,7 @@ def gate_command(
         min_endpoint_requests=min_endpoint_requests,
         insufficient_data=insufficient_data,
         resamples=resamples,
+        confidence=confidence,
     )
     publish_gate(
         result,

@@ -1,4 +1,8 @@
-"""Master."""
+"""``bench master``: run a scenario as the master of workers on other machines.
+
+Locust's master/worker channel (ZeroMQ) is unauthenticated: run it on a private
+network only. The master binds to 127.0.0.1 unless ``--bind`` says otherwise.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from typing import Any
 
 import click
 
-from dhakacart_bench.cli.options import run_options
+from dhakacart_bench.cli.options import run_options, setting_option
 from dhakacart_bench.cli.run import execute
 from dhakacart_bench.measure.engines.base import parse_address
 
@@ -19,32 +23,13 @@ from dhakacart_bench.measure.engines.base import parse_address
     required=True,
     help="Start the load once this many workers have connected.",
 )
-@click.option(
-    "--bind",
-    default="127.0.0.1:5557",
-    show_default=True,
-    help="HOST:PORT the master listens on for workers (private network only).",
-)
-@click.option(
-    "--worker-timeout",
-    type=click.FloatRange(min=1),
-    default=120.0,
-    show_default=True,
-    help="Seconds to wait for the workers to connect.",
-)
-def master(expect_workers: int, bind: str, worker_timeout: float, **options: Any) -> None:
+@setting_option("bind")
+def master(expect_workers: int, bind: str, **options: Any) -> None:
     """Run SCENARIO as the master of a distributed run (same report as `bench run`).
 
     Workers on other machines join with `bench worker --master THIS_HOST:PORT`;
     they fetch the scenario and its locustfile from the master and must run the
     same dhakacart-bench and Locust versions (a mismatch is refused).
     """
-
     bind_host, bind_port = parse_address(bind)
-    execute(
-        options,
-        expect_workers=expect_workers,
-        master_bind=bind_host,
-        master_port=bind_port,
-        worker_timeout_s=worker_timeout,
-    )
+    execute(options, expect_workers=expect_workers, master_bind=bind_host, master_port=bind_port)

@@ -1,4 +1,9 @@
-"""Options."""
+"""Click options generated from the settings table, and the options `run` and `master` share.
+
+:func:`setting_option` turns one :class:`~dhakacart_bench.settings.Setting` into a click
+option: its flag, type, default, environment variable and help all come from the table,
+so ``--help``, the README's reference and the core's defaults say the same thing.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,14 @@ from typing import Any
 import click
 
 from dhakacart_bench.humanize import DURATION_HELP, parse_duration
+from dhakacart_bench.settings import Setting, setting
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 class DurationType(click.ParamType):
+    """A duration flag: ``90s``, ``2m``, ``1h30m`` or seconds; more than zero."""
+
     name = "duration"
 
     def convert(
@@ -28,9 +38,40 @@ class DurationType(click.ParamType):
         return seconds
 
 
+def _click_type(s: Setting) -> Any:
+    if s.kind == "path":
+        return click.Path(file_okay=False, path_type=Path)
+    if s.kind == "int":
+        return click.IntRange(min=None if s.minimum is None else int(s.minimum))
+    if s.kind == "float":
+        return click.FloatRange(min=s.minimum)
+    if s.kind == "duration":
+        return DurationType()
+    if s.kind == "choice":
+        return click.Choice(list(s.choices))
+    return str
+
+
+def setting_option(name: str, *extra_flags: str) -> Decorator:
+    """The click option of setting ``name`` (its value arrives under ``name``)."""
+    s = setting(name)
+    return click.option(
+        s.flag,
+        *extra_flags,
+        s.name,
+        type=None if s.kind == "flag" else _click_type(s),
+        is_flag=s.kind == "flag",
+        default=s.default,
+        show_default=s.default is not None,
+        envvar=s.env,
+        show_envvar=True,
+        help=s.help,
+    )
+
+
 def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options `bench run` and `bench master` share (applied bottom-up)."""
-    options = [
+    options: list[Decorator] = [
         click.argument("scenario"),
         click.option(
             "--host", help="Target base URL (default: the scenario's, else the bundled store)."
@@ -40,33 +81,26 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--duration",
+            "duration_s",
             type=DurationType(),
             help="Squeeze the scenario's stages into this time (e.g. 30s, 2m).",
         ),
-        click.option(
-            "--reports-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=Path("reports"),
-            show_default=True,
-            help="Where run folders are written.",
-        ),
-        click.option(
-            "--database-url",
-            envvar="DATABASE_URL",
-            help="Bundled store database (default: embedded SQLite). Env: DATABASE_URL.",
-        ),
-        click.option(
-            "--store-workers", type=click.IntRange(min=1), help="Bundled store gunicorn workers."
-        ),
+        setting_option("reports_dir"),
+        setting_option("database_url"),
+        setting_option("store_workers"),
+        setting_option("stop_timeout_s"),
+        setting_option("worker_timeout_s"),
         click.option(
             "--report/--no-report", default=True, show_default=True, help="Render report.html."
         ),
         click.option(
             "--deploy-cmd",
+            "deploy_command",
             help="Run this command (your deploy) during the load and measure what users saw.",
         ),
         click.option(
             "--deploy-at",
+            "deploy_at_s",
             type=DurationType(),
             help="When --deploy-cmd runs, after the load starts (default: a third of the way).",
         ),
@@ -91,22 +125,8 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="With --gate: a Markdown summary ($GITHUB_STEP_SUMMARY is appended to when set).",
         ),
         click.option("-q", "--quiet", is_flag=True, help="No live progress line."),
-        click.option(
-            "--progress-every",
-            type=click.FloatRange(min=0.5),
-            default=10.0,
-            show_default=True,
-            help="Seconds between progress lines when stderr is not a terminal (CI logs).",
-        ),
+        setting_option("progress_every_s"),
     ]
     for option in reversed(options):
         command = option(command)
     return command
-
-
-#: `bench run` option name → RunConfig field, where they differ.
-_CONFIG_NAMES = {
-    "duration": "duration_s",
-    "deploy_cmd": "deploy_command",
-    "deploy_at": "deploy_at_s",
-}

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from dhakacart_bench.cli.options import _CONFIG_NAMES, run_options
+from dhakacart_bench.cli.options import run_options, setting_option
 from dhakacart_bench.cli.progress import ProgressPrinter
 from dhakacart_bench.errors import UsageError
 from dhakacart_bench.outcome import conclude
@@ -27,10 +27,10 @@ def execute(options: dict[str, Any], **config: Any) -> None:
 
     options = dict(options)
     scenario, report = options.pop("scenario"), options.pop("report")
-    quiet, progress_every = options.pop("quiet"), options.pop("progress_every")
+    quiet, progress_every = options.pop("quiet"), options.pop("progress_every_s")
     baseline, gate = options.pop("baseline"), options.pop("gate")
     junit, summary = options.pop("junit"), options.pop("summary")
-    config.update({_CONFIG_NAMES.get(name, name): value for name, value in options.items()})
+    config.update(options)  # the rest are RunConfig fields, named alike
     if (junit or summary) and not gate:
         raise UsageError("--junit and --summary go with --gate")
     gate_baseline = None
@@ -73,13 +73,7 @@ def execute(options: dict[str, Any], **config: Any) -> None:
 
 @click.command("run")
 @run_options
-@click.option(
-    "--workers",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Spread the load over N local worker processes (Locust master/worker).",
-)
+@setting_option("workers")
 def run(**options: Any) -> None:
     """Run SCENARIO (a name from `bench list`, or a path to a .toml file).
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from dhakacart_bench.cli.group import BenchGroup
+from dhakacart_bench.cli.options import setting_option
 from dhakacart_bench.errors import EXIT_FAILED, StoreError, UsageError
 from dhakacart_bench.target.commands import (
     DEFAULT_DEAL_PER_USER_LIMIT,
@@ -36,10 +37,6 @@ from dhakacart_bench.target.database import (
 )
 
 DEFAULT_BIND = "127.0.0.1:8080"
-DB_HELP = (
-    "SQLAlchemy URL of the store database (postgresql://... or sqlite:///...). "
-    "Default: $DATABASE_URL, else ./instance/dhakacart.sqlite3."
-)
 
 
 @click.group("store", cls=BenchGroup)
@@ -62,7 +59,7 @@ def _parse_when(value: str | None) -> datetime | None:
 
 
 @store.command("seed")
-@click.option("--database-url", help=DB_HELP)
+@setting_option("database_url")
 @click.option("--products", type=click.IntRange(1), default=DEFAULT_PRODUCTS, show_default=True)
 @click.option("--deal-stock", type=click.IntRange(0), default=DEFAULT_DEAL_STOCK, show_default=True)
 @click.option(
@@ -112,7 +109,7 @@ def seed_cmd(
 
 
 @store.command("verify")
-@click.option("--database-url", help=DB_HELP)
+@setting_option("database_url")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def verify_cmd(database_url: str | None, as_json: bool) -> None:
     """Check the store's invariants; exit 1 when any is broken."""
@@ -141,7 +138,7 @@ def verify_cmd(database_url: str | None, as_json: bool) -> None:
     show_default=True,
     type=click.Choice(["gthread", "sync", "gevent"]),
 )
-@click.option("--database-url", help=DB_HELP)
+@setting_option("database_url")
 @click.option(
     "--seed/--no-seed",
     default=None,

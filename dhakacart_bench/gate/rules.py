@@ -12,6 +12,7 @@ from dhakacart_bench.gate.baseline import run_blocks
 from dhakacart_bench.gate.result import GateResult, RuleResult
 from dhakacart_bench.humanize import fmt_ms, pct_change
 from dhakacart_bench.runfolder.layout import TOTAL
+from dhakacart_bench.settings import default
 from dhakacart_bench.stats.bootstrap import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
@@ -28,12 +29,12 @@ if TYPE_CHECKING:
     from dhakacart_bench.stats.bootstrap import RegressionStats
 
 
-DEFAULT_P95_REGRESSION_PCT = 10.0
-DEFAULT_MIN_ENDPOINT_REQUESTS = 50
+DEFAULT_MIN_ENDPOINT_REQUESTS: int = default("min_endpoint_requests")
 """Fewer requests to an endpoint (in either run) → its regression rule is "insufficient data"."""
 DEFAULT_MIN_BLOCKS = 5
 """Fewer blocks (seconds with requests) in either run → "insufficient data"."""
 INSUFFICIENT_DATA_POLICIES = ("skip", "fail")
+DEFAULT_INSUFFICIENT_DATA: str = default("insufficient_data")
 
 
 def _validity_rule(run: Run, verdict: Verdict) -> RuleResult:
@@ -123,7 +124,7 @@ def evaluate_gate(
     p95_regression_pct: float | None = None,
     endpoints: Sequence[str] | None = None,
     min_endpoint_requests: int = DEFAULT_MIN_ENDPOINT_REQUESTS,
-    insufficient_data: str = "skip",
+    insufficient_data: str = DEFAULT_INSUFFICIENT_DATA,
     resamples: int = DEFAULT_RESAMPLES,
     confidence: float = DEFAULT_CONFIDENCE,
     seed: int = DEFAULT_SEED,

@@ -10,16 +10,22 @@ from typing import TYPE_CHECKING
 from dhakacart_bench.errors import ScenarioError
 from dhakacart_bench.runfolder.meta import RunMeta, Summary
 from dhakacart_bench.scenario.model import with_deploy_command
+from dhakacart_bench.settings import default
 
 if TYPE_CHECKING:
     from dhakacart_bench.measure.recorder import LiveStats
     from dhakacart_bench.scenario.model import Scenario
 
 
-DEFAULT_REPORTS_DIR = Path("reports")
+#: How often the runner samples users, generator health and the live figures (seconds).
 DEFAULT_TICK_S = 1.0
-#: How long users may take to finish their current request at the end (seconds).
-DEFAULT_STOP_TIMEOUT_S = 5.0
+# the defaults of the settings table (dhakacart_bench.settings), as RunConfig's defaults
+DEFAULT_REPORTS_DIR: Path = default("reports_dir")
+DEFAULT_DATABASE_URL: str | None = default("database_url")
+DEFAULT_STORE_WORKERS: int | None = default("store_workers")
+DEFAULT_STOP_TIMEOUT_S: float = default("stop_timeout_s")
+DEFAULT_WORKERS: int = default("workers")
+DEFAULT_WORKER_TIMEOUT_S: float = default("worker_timeout_s")
 
 
 @dataclass(frozen=True)
@@ -31,15 +37,15 @@ class RunConfig:
     users: int | None = None  # peak users; None = the scenario's default (laptop) size
     duration_s: float | None = None  # squeeze the stages into this many seconds
     reports_dir: Path = DEFAULT_REPORTS_DIR
-    database_url: str | None = None  # the bundled store's database (None = embedded SQLite)
-    store_workers: int | None = None
+    database_url: str | None = DEFAULT_DATABASE_URL  # None = embedded SQLite
+    store_workers: int | None = DEFAULT_STORE_WORKERS  # None = the scenario's [store]
     tick_s: float = DEFAULT_TICK_S
     stop_timeout_s: float = DEFAULT_STOP_TIMEOUT_S
-    workers: int = 0  # local worker processes (master + N workers on this machine)
+    workers: int = DEFAULT_WORKERS  # local worker processes (master + N workers here)
     expect_workers: int = 0  # remote workers the master waits for (`bench master`)
     master_bind: str = "127.0.0.1"  # the master's listening address (unauthenticated channel!)
     master_port: int = 0  # 0 = a free port (local workers); remote workers need a fixed one
-    worker_timeout_s: float = 60.0  # how long to wait for workers to connect
+    worker_timeout_s: float = DEFAULT_WORKER_TIMEOUT_S  # for workers to connect
     worker_hosts: tuple[str, ...] = ()  # local workers aim at these target URLs in turn
     deploy_command: str | None = None  # run this command (a deploy) during the run ...
     deploy_at_s: float | None = None  # ... this many seconds after the load starts

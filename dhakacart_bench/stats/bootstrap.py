@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dhakacart_bench.humanize import pct_change
+from dhakacart_bench.settings import default
 from dhakacart_bench.stats.hdr import new_histogram, release_histogram
 
 if TYPE_CHECKING:
@@ -16,8 +17,8 @@ if TYPE_CHECKING:
 
 
 METHOD = "block bootstrap of the p95 ratio"
-DEFAULT_RESAMPLES = 1000
-DEFAULT_CONFIDENCE = 0.90
+DEFAULT_RESAMPLES: int = default("resamples")
+DEFAULT_CONFIDENCE: float = default("confidence")
 DEFAULT_SEED = 20261124
 
 

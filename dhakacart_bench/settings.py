@@ -1,0 +1,227 @@
+"""The one table of settings: name, default, type, help and environment variable.
+
+Every tunable that a user can set from the command line lives here once. The table
+drives the click options (:mod:`dhakacart_bench.cli.options`), the defaults of the
+core's config dataclasses (``RunConfig``, the gate's keyword defaults), the environment
+variables, and the reference section of the README (:func:`reference_markdown`;
+``tests/test_docs.py`` fails when the README and the table drift apart).
+
+Precedence, as click applies it: the command-line flag, then the environment variable,
+then the default here. Scenario files (``[gate]``, ``[store]``, ...) set the defaults
+of what they describe; a flag overrides the scenario.
+
+Nothing here imports click or the rest of the package: this is the lowest layer.
+Regenerate the README section with ``python -m dhakacart_bench.settings``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+Kind = str  # "path" | "int" | "float" | "duration" | "str" | "choice" | "flag"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its config field ``name``, command-line ``flag`` and ``env`` variable."""
+
+    name: str
+    flag: str
+    default: Any
+    kind: Kind
+    help: str
+    env: str
+    commands: tuple[str, ...]
+    minimum: float | None = None
+    choices: tuple[str, ...] = ()
+
+    @property
+    def default_text(self) -> str:
+        """The default as the reference table shows it."""
+        if self.default is None:
+            return "—"
+        if self.kind == "flag":
+            return "off" if not self.default else "on"
+        if self.kind == "duration":
+            return f"{self.default:g}s"
+        return str(self.default)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "reports_dir",
+        "--reports-dir",
+        Path("reports"),
+        "path",
+        "Where run folders are written, and where `latest` looks for them.",
+        "BENCH_REPORTS_DIR",
+        ("run", "master", "gate", "baseline save"),
+    ),
+    Setting(
+        "database_url",
+        "--database-url",
+        None,
+        "str",
+        "The store's database (postgresql://... or sqlite:///...). Default: `bench run`"
+        " seeds a fresh embedded SQLite file; `bench store` uses ./instance/dhakacart.sqlite3.",
+        "DATABASE_URL",
+        ("run", "master", "store serve", "store seed", "store verify"),
+    ),
+    Setting(
+        "store_workers",
+        "--store-workers",
+        None,
+        "int",
+        "Gunicorn workers of the bundled store (default: the scenario's [store] workers).",
+        "BENCH_STORE_WORKERS",
+        ("run", "master"),
+        minimum=1,
+    ),
+    Setting(
+        "workers",
+        "--workers",
+        0,
+        "int",
+        "Local Locust worker processes to spread the load over (0: one process).",
+        "BENCH_WORKERS",
+        ("run",),
+        minimum=0,
+    ),
+    Setting(
+        "stop_timeout_s",
+        "--stop-timeout",
+        5.0,
+        "duration",
+        "How long users may take to finish their current task when the run stops.",
+        "BENCH_STOP_TIMEOUT",
+        ("run", "master"),
+    ),
+    Setting(
+        "progress_every_s",
+        "--progress-every",
+        10.0,
+        "duration",
+        "Seconds between progress lines when stderr is not a terminal (CI logs).",
+        "BENCH_PROGRESS_EVERY",
+        ("run", "master"),
+        minimum=0.5,
+    ),
+    Setting(
+        "bind",
+        "--bind",
+        "127.0.0.1:5557",
+        "str",
+        "HOST:PORT the master listens on for workers (Locust's channel is"
+        " unauthenticated: a private network only).",
+        "BENCH_MASTER_BIND",
+        ("master",),
+    ),
+    Setting(
+        "worker_timeout_s",
+        "--worker-timeout",
+        120.0,
+        "duration",
+        "How long the master waits for its workers to connect.",
+        "BENCH_WORKER_TIMEOUT",
+        ("run", "master"),
+    ),
+    Setting(
+        "connect_timeout_s",
+        "--connect-timeout",
+        60.0,
+        "duration",
+        "How long a worker keeps trying to reach its master.",
+        "BENCH_CONNECT_TIMEOUT",
+        ("worker",),
+    ),
+    Setting(
+        "p95_regression_pct",
+        "--p95-regression-pct",
+        None,
+        "float",
+        "The p95 regression the gate tolerates, in percent (default: the scenario's"
+        " [gate] p95_regression_pct).",
+        "BENCH_P95_REGRESSION_PCT",
+        ("gate",),
+        minimum=0,
+    ),
+    Setting(
+        "min_endpoint_requests",
+        "--min-endpoint-requests",
+        50,
+        "int",
+        "Fewer requests to an endpoint in either run: its regression rule has insufficient data.",
+        "BENCH_MIN_ENDPOINT_REQUESTS",
+        ("gate",),
+        minimum=0,
+    ),
+    Setting(
+        "insufficient_data",
+        "--insufficient-data",
+        "skip",
+        "choice",
+        "What a regression rule with insufficient data does: skip it, or fail it.",
+        "BENCH_INSUFFICIENT_DATA",
+        ("gate",),
+        choices=("skip", "fail"),
+    ),
+    Setting(
+        "resamples",
+        "--resamples",
+        1000,
+        "int",
+        "Bootstrap resamples behind each regression interval.",
+        "BENCH_RESAMPLES",
+        ("gate",),
+        minimum=100,
+    ),
+    Setting(
+        "confidence",
+        "--confidence",
+        0.90,
+        "float",
+        "Two-sided coverage of the gate's intervals (0.90: the lower bound is one-sided 95%).",
+        "BENCH_CONFIDENCE",
+        ("gate",),
+        minimum=0.5,
+    ),
+)
+
+_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+def setting(name: str) -> Setting:
+    """The setting called ``name`` (KeyError naming the known ones otherwise)."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"no setting {name!r}; known: {', '.join(_BY_NAME)}") from None
+
+
+def default(name: str) -> Any:
+    """The default of setting ``name``."""
+    return setting(name).default
+
+
+START = "<!-- settings: generated by `python -m dhakacart_bench.settings`; do not edit -->"
+END = "<!-- /settings -->"
+
+
+def reference_markdown() -> str:
+    """The README's reference table of every setting, between its markers."""
+    rows = [
+        START,
+        "| flag | environment | default | commands | what it sets |",
+        "|---|---|---|---|---|",
+    ]
+    for s in SETTINGS:
+        commands = ", ".join(f"`{c}`" for c in s.commands)
+        rows.append(f"| `{s.flag}` | `{s.env}` | {s.default_text} | {commands} | {s.help} |")
+    rows.append(END)
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(reference_markdown())
