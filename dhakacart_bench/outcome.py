@@ -1,4 +1,10 @@
-"""Outcome."""
+"""What a finished run concludes: its verdict, its exit code, its report.
+
+The step after measuring: read the run folder back (exactly what a later ``bench
+report`` would read), decide the verdict, record it in run.json, evaluate the gate if
+asked, and render ``report.html``. Kept out of the CLI so a caller's own code can do
+``conclude(run_scenario(config).run_dir)``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,11 @@
-"""Capacity."""
+"""Capacity of one run: its load levels, the SLO knee, the throughput knee and the USL fit.
+
+``evaluate_capacity(run)`` groups the per-second time series by concurrent-user level
+(the steps of a stepped run, or bins of a ramp), merges each level's window histograms
+for exact percentiles, finds the highest level at which the latency/error SLOs held and
+where throughput stops growing, fits the Universal Scalability Law
+(:mod:`dhakacart_bench.stats.usl`) and says it all in one plain sentence.
+"""
 
 from __future__ import annotations
 

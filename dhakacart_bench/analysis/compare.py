@@ -1,4 +1,4 @@
-"""Compare."""
+"""Run-to-run comparison: per-endpoint changes between a baseline run and a run."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Plan."""
+"""The capacity plan: store instances and load-generator workers for N shoppers.
+
+``make_plan(run, users=N)`` turns a run's capacity into a plan via Little's law, with its
+assumptions in words (docs/reports.md).
+"""
 
 from __future__ import annotations
 

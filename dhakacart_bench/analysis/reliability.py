@@ -1,4 +1,9 @@
-"""Reliability."""
+"""Reliability of a run folder: its probe checks, deploy windows and recovery times.
+
+Reads ``probe.csv`` and run.json's ``sidecars`` section and measures them with the pure
+maths of :mod:`dhakacart_bench.stats.availability` and :mod:`dhakacart_bench.stats.recovery`.
+Definitions, in words, are in docs/reliability.md.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""SLOs."""
+"""SLOs: every ``[[slo]]`` of the run's scenario checked against what the run measured.
+
+Latency and error SLOs read summary.json's exact figures; reliability SLOs
+(``availability_pct``, ``deploy_failed_requests``, ...) come from
+:mod:`dhakacart_bench.analysis.reliability`. An SLO that cannot be checked (no requests,
+no probe) is ``passed=None``, never a pass.
+"""
 
 from __future__ import annotations
 

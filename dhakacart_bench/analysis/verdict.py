@@ -1,4 +1,9 @@
-"""Verdict."""
+"""The verdict: PASS, FAIL or INCONCLUSIVE, with the reasons in plain words.
+
+The rules are in docs/reports.md. The reasons why the run itself cannot be trusted
+(interrupted, generator saturated, too few requests, ...) are carried as their own field
+(:attr:`Verdict.validity`) so that the gate and the baseline never parse the words.
+"""
 
 from __future__ import annotations
 

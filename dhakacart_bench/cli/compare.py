@@ -1,4 +1,4 @@
-"""Compare."""
+"""``bench compare``: a side-by-side HTML report of two run folders."""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""Gate."""
+"""``bench gate``: may this deploy go out? The CI gate on a run folder.
+
+Thin: :func:`~dhakacart_bench.gate.rules.evaluate_gate` decides; this command parses
+options, prints and writes the CI outputs (JUnit XML, Markdown summary — also appended to
+``$GITHUB_STEP_SUMMARY`` when set — and ``gate.json`` in the run folder).
+:func:`publish_gate` is shared with ``bench run --gate``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Group."""
+"""The ``bench`` click group: a BenchError becomes a one-line message and its exit code.
+
+Only user mistakes and run failures (the :mod:`dhakacart_bench.errors` tree) are turned
+into messages; an unexpected exception is a bug and keeps its traceback.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""List."""
+"""``bench list``: the scenarios ``bench run`` can find (./scenarios first, then bundled)."""
 
 from __future__ import annotations
 

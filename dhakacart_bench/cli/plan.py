@@ -1,4 +1,4 @@
-"""Plan."""
+"""``bench plan``: what N shoppers need, from a measured run folder."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Progress."""
+"""The live progress printer of ``bench run``: one line rewritten in place on a terminal,
+one line every few seconds in a CI log.
+"""
 
 from __future__ import annotations
 

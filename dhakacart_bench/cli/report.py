@@ -1,4 +1,4 @@
-"""Report."""
+"""``bench report``: (re)render a run folder's self-contained ``report.html``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""Run."""
+"""``bench run``: run a scenario, write a run folder and a report, exit with the verdict.
+
+:func:`execute` is shared with ``bench master``: load the scenario, run it through
+:func:`~dhakacart_bench.measure.run.run_scenario`, conclude (verdict, report, gate if
+asked), print the summary, exit with the verdict's — or the gate's — code. The measuring
+stage imports locust, so it is imported inside :func:`execute` only.
+"""
 
 from __future__ import annotations
 

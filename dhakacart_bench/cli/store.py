@@ -1,4 +1,9 @@
-"""Store."""
+"""``bench store``: serve, seed and verify the bundled reference store.
+
+Without ``--database-url`` (or ``DATABASE_URL``) the store uses the embedded SQLite
+file ``./instance/dhakacart.sqlite3`` of the current directory. The work is done by
+:mod:`dhakacart_bench.target`; these commands parse and print.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Validate."""
+"""``bench validate``: check scenario files; every error names the file, the key and what
+was expected.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,21 @@
-"""Baseline."""
+"""Baselines: what a good run looked like, kept small enough to commit.
+
+A baseline is a JSON file written by ``bench baseline save RUN_DIR [PATH]`` (default
+``reports/baseline.json``). It holds, for every endpoint of the run and for all endpoints
+together (``"*"``), the run's per-block HDR histograms (a block is one or more
+consecutive one-second windows; long runs are merged into at most ``MAX_BLOCKS`` blocks
+so the file stays small) and the whole-run summary row, plus what the gate needs to
+refuse a baseline that does not fit the run:
+
+- ``format`` / ``format_version`` (an unknown version is refused);
+- the scenario's name and a hash of its users, load and SLO definition (a changed
+  scenario is refused: its latencies are not comparable);
+- an environment fingerprint (Python, Locust, platform, CPU count, target kind and
+  host): a different environment is only warned about.
+
+:func:`load_baseline` also accepts a run folder (handy locally). :func:`run_blocks` cuts
+a run's ``windows.jsonl`` into blocks the same way (:mod:`dhakacart_bench.stats.blocks`).
+"""
 
 from __future__ import annotations
 

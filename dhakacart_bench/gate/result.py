@@ -1,4 +1,4 @@
-"""Gate result."""
+"""The gate's result: every rule, how it came out, and the decision with its exit code."""
 
 from __future__ import annotations
 

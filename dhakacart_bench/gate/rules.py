@@ -1,4 +1,18 @@
-"""Gate rules."""
+"""The gate's rules, evaluated on one run folder.
+
+:func:`evaluate_gate` checks three kinds of rule:
+
+- **validity** — the run can be trusted at all (the verdict's structured
+  :attr:`~dhakacart_bench.analysis.verdict.Verdict.validity`);
+- **slo** — every ``[[slo]]`` of the scenario, exactly as
+  :func:`~dhakacart_bench.analysis.slos.evaluate_slos` measures it;
+- **regression** — the p95 of each gate endpoint may not regress more than
+  ``p95_regression_pct`` against a baseline, *and* the regression must be larger than the
+  run-to-run noise: a block bootstrap over both runs' per-second HDR histograms gives an
+  interval of the p95 ratio (:func:`~dhakacart_bench.stats.bootstrap.compare_p95`), and
+  the rule fails only when the interval's lower bound is above ``1 + pct/100``
+  (docs/gate.md explains the method).
+"""
 
 from __future__ import annotations
 

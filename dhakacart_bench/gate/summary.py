@@ -1,4 +1,6 @@
-"""Text and Markdown."""
+"""The gate's result as a terminal summary and as Markdown (a CI step summary or a
+merge-request comment).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,17 @@
-"""Arrivals."""
+"""The open workload model: shoppers arrive at a rate, whether or not the target is slow.
+
+Locust only has closed loops (a user waits for its answer, then thinks, then asks
+again), so a slow target slows its own load down and the latency of a stall is hidden
+(coordinated omission). Here an :class:`ArrivalGate` plans arrivals at the scenario's
+rate (Poisson or evenly spaced) in one greenlet and hands each one to the next idle user
+of a pool capped at ``max_users``. A user of the pool runs one task per arrival; its
+``wait_time`` blocks until the next arrival. When every user of the pool is busy,
+arrivals queue: the time an arrival waited for a free user is its *lag*, recorded in an
+HDR histogram and reported, so a pool that was too small is visible rather than silently
+turning the open model back into a closed one.
+
+Runs inside a Locust process (gevent); import it only after locust.
+"""
 
 from __future__ import annotations
 

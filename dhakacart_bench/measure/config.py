@@ -1,4 +1,10 @@
-"""Config."""
+"""What one run needs (:class:`RunConfig`), what it reports while running
+(:class:`Progress`) and what it returns (:class:`RunResult`).
+
+The defaults come from the settings table (:mod:`dhakacart_bench.settings`).
+:func:`sized_scenario` applies ``--users``, ``--duration`` and ``--deploy-cmd`` to the
+scenario.
+"""
 
 from __future__ import annotations
 

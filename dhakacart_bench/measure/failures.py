@@ -1,4 +1,10 @@
-"""Failures."""
+"""Failure classes: what went wrong with a failed request, deduplicated.
+
+:func:`classify_failure` turns Locust's exception (an object locally, its ``repr`` from a
+worker) and status into a kind — ``http_status``, ``connection``, ``timeout``,
+``validation`` (a 2xx answer a check rejected) or ``exception`` — and a normalised
+message, so that equal failures count as one error with a count.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,13 @@
-"""Health."""
+"""Generator self-check: did the load generator keep up, or did it measure itself?
+
+A Locust process is one gevent loop on one core. When it runs out of CPU, requests wait
+in the generator before they are sent and responses wait before they are timed: the
+latencies then describe the generator, not the target. Two signals show it, sampled
+once a second during the run: the process's CPU use (100% = one core), from psutil; and
+the event-loop lag (how late a greenlet that asks to sleep 50 ms wakes up).
+:func:`assess` turns them into run.json's ``generator`` section. :class:`HostMonitor` and
+:func:`assess_host` are the noisy-neighbour check: the CPU other processes used.
+"""
 
 from __future__ import annotations
 

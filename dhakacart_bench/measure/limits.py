@@ -1,4 +1,8 @@
-"""Limits."""
+"""Process limits of a load generator: one connected user holds one socket.
+
+:func:`check_sockets_per_process` refuses a run whose processes would need more sockets
+than the open-files limit allows, and says how many ``--workers`` it needs.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,19 @@
-"""Recorder."""
+"""The recorder: exact, mergeable latency measurements from Locust request events.
+
+The runner attaches :meth:`Recorder.on_request` to Locust's ``events.request`` and
+calls :meth:`Recorder.close_windows`, :meth:`Recorder.set_users` and
+:meth:`Recorder.live` from a one-second ticker. Every request is recorded, in integer
+microseconds, into an HDR histogram for its (completion second, endpoint) window. A
+window is closed a moment after its second ends: its histogram is folded into the
+whole-run histogram of its endpoint and kept only in encoded (compact) form, so memory
+stays flat over long runs. Closed windows are plain
+:class:`~dhakacart_bench.runfolder.windows.WindowData` values that a distributed worker
+ships to the master, which merges them exactly with :meth:`Recorder.ingest`.
+
+This module never imports locust; the request listener only duck-types Locust's event
+arguments. Units: histograms record integer microseconds; everything a person reads
+(summary, live stats) is in milliseconds. See docs/run-folder.md.
+"""
 
 from __future__ import annotations
 

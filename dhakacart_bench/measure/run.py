@@ -1,4 +1,16 @@
-"""Run."""
+"""Run a scenario with Locust as a library, headless, and write a run folder.
+
+The orchestrator of the measuring stage. Importing it imports locust, which
+monkey-patches gevent: import it before anything that imports ``ssl`` (httpx, psycopg)
+in a process that runs load — the CLI imports it inside ``bench run`` only.
+
+Flow: resolve the scenario's size → start the bundled store if no host is given (and
+wait for ``/ready``) → check the target answers → build an engine (one process, or a
+master and its workers) → feed every request into the HDR
+:class:`~dhakacart_bench.measure.recorder.Recorder` → on the end of the shape, Ctrl-C or
+SIGTERM, stop and write everything measured → check the store's invariants → write
+``run.json`` last.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,17 @@
-"""Shapes."""
+"""Load shapes: where the load should be at elapsed time ``t``.
+
+Pure maths over a :class:`~dhakacart_bench.scenario.model.LoadSpec` first
+(:func:`target_at`, :func:`arrival_rate_at`, :func:`expected_arrivals`), then
+:func:`make_shape_class`, which wraps :func:`target_at` in a Locust ``LoadTestShape``
+(locust is imported only inside that function).
+
+Stages are half-open intervals ``[start, end)``: at a boundary the next stage applies;
+at or after the end of the last stage the shape is over (None). Closed model: during
+stage *i* the target is ``stage.users``, approached at ``stage.spawn_rate`` users/s, or
+by default at ``|users - previous users| / duration`` (at least 1/s; the first stage
+ramps from 0). Open model: the shape keeps a pool of ``max_users`` users; the runner
+releases iterations to them at :func:`arrival_rate_at` per second.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Targets."""
+"""The target of a run: checking that an external host answers, and the bundled store
+started, sized and prepared for the scenario (its flash-sale opening moved to the
+scenario's minute).
+"""
 
 from __future__ import annotations
 

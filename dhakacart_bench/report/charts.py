@@ -1,4 +1,11 @@
-"""Charts."""
+"""Report charts: matplotlib (Agg) figures returned as inline SVG strings.
+
+Each function takes plain data and returns the ``<svg>`` element as text (no XML
+prolog), with text kept as ``<text>`` elements that matplotlib XML-escapes; labels are
+also mathtext-escaped so a ``$`` in an endpoint name is shown, not parsed. Long series
+are downsampled to at most :data:`MAX_POINTS` points per line (mean for counts, max for
+latencies, so spikes stay visible). Error messages never go into a chart.
+"""
 
 from __future__ import annotations
 

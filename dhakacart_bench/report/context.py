@@ -1,4 +1,10 @@
-"""Context."""
+"""The report's context: one run as plain data — verdict, capacity, SLOs, tables,
+metadata and SVG charts — for the templates to render.
+
+Numbers are raw (ms, rates 0..1, req/s); the templates format them. Text from the
+target (endpoint names, error messages, URLs) stays plain text here and is escaped by
+the templates.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Render."""
+"""Rendering: the context into one self-contained HTML file.
+
+jinja2 templates from the package (``report/templates``), autoescape on,
+``StrictUndefined``; only the matplotlib SVG charts are inserted as markup. No script, no
+external URL: the file opens offline. Files are written atomically.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Sections."""
+"""Section contexts of the report that come from other stages: the gate's rules and
+the reliability section (probe, deploy windows, recovery), as plain dicts.
+"""
 
 from __future__ import annotations
 

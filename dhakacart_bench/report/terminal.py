@@ -1,4 +1,8 @@
-"""Terminal."""
+"""Terminal output: the live progress line and the one-screen summary of a run.
+
+Pure formatting: functions take plain data and return strings; the CLI decides where
+they go.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Layout."""
+"""The run folder's layout: its file names and format version, the columns of its CSV
+files, the error kinds of errors.json, new run folders, and atomic writes.
+
+Every file is written atomically (a temporary file in the same folder, fsync, rename);
+``run.json`` is written last, so a folder without it is incomplete.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Reader."""
+"""Reading a run folder, lazily: :func:`load_run` reads run.json, summary.json and
+errors.json (typed, see :mod:`~dhakacart_bench.runfolder.meta`); histograms, windows and
+time series are read when asked for, and ``windows.jsonl`` is streamed line by line.
+
+pandas is imported only inside the methods that return DataFrames.
+"""
 
 from __future__ import annotations
 

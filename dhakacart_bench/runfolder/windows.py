@@ -1,4 +1,7 @@
-"""Windows."""
+"""What a run measured, as the writer takes it: one-second windows of per-endpoint HDR
+histograms with exact counters (:class:`WindowData`, also what a worker ships to its
+master) and the whole run (:class:`Measurements`), with summary.json built from them.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Writer."""
+"""Writing a run folder: summary.json, histograms.json, windows.jsonl, the two CSV time
+series, errors.json, probe.csv, and run.json last (the format: docs/run-folder.md).
+
+windows.jsonl and endpoint_timeseries.csv are streamed, one window decoded at a time.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Lookup."""
+"""Finding scenarios: by file path or by name, in ``./scenarios`` then the bundled ones.
+
+:func:`load_scenario` resolves a name or path; :func:`scan_scenarios` lists every
+scenario file found, broken ones included with their error.
+"""
 
 from __future__ import annotations
 

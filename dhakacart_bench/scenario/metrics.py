@@ -1,4 +1,4 @@
-"""SLO metrics."""
+"""The SLO metrics a scenario can name, their labels, and the default name of an SLO."""
 
 from __future__ import annotations
 

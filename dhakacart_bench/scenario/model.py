@@ -1,4 +1,10 @@
-"""Model."""
+"""The scenario model: frozen dataclasses for users, load, store, SLOs, gate rules,
+probe and events, and the scenario's own operations (scaling to a size, squeezing into a
+duration, adding a deploy command, its dict round trip).
+
+``Scenario.to_dict()`` is what run.json holds; :func:`scenario_from_dict` turns it back,
+checking every value's type (msgspec) and naming the key that is wrong.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Parse."""
+"""Parsing a scenario file: the top-level keys, ``[[users]]``, ``[store]`` and ``[load]``.
+
+Every problem raises :class:`~dhakacart_bench.errors.ScenarioError` naming the file,
+the dotted key (``load.stages[2].users``) and what was expected. The checks tables
+(SLOs, gate, probe, events) are parsed by :mod:`~dhakacart_bench.scenario.parse_checks`.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Parse checks."""
+"""Parsing a scenario's checks: ``[[slo]]``, ``[gate]``, ``[probe]`` and ``[[events]]``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,12 @@
-"""Resources."""
+"""Where the bundled scenarios and locustfiles live.
+
+In a source checkout (editable install) they are the repository's top-level
+``scenarios/`` and ``locustfiles/`` folders; in a wheel, ``pyproject.toml``
+force-includes them as ``dhakacart_bench/_bundled/scenarios`` and
+``dhakacart_bench/_bundled/locustfiles``. :func:`bundled_dir` finds either;
+:func:`find_locustfile` resolves the ``locustfile`` a scenario names, in the order
+documented in ``docs/scenarios.md``.
+"""
 
 from __future__ import annotations
 

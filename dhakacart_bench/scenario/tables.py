@@ -1,4 +1,7 @@
-"""TOML tables."""
+"""Validating TOML tables: a :class:`Table` knows its file and dotted key, so every error
+says where it is and what was expected (with a "did you mean" for unknown keys).
+Booleans are not numbers.
+"""
 
 from __future__ import annotations
 

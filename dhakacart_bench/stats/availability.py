@@ -1,4 +1,6 @@
-"""Availability."""
+"""Availability maths: probe checks per path, the error budget of an availability
+objective, and the longest gap with no successful check.
+"""
 
 from __future__ import annotations
 

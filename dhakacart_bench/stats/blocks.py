@@ -1,4 +1,6 @@
-"""Blocks."""
+"""Blocks: a run's one-second windows cut into consecutive blocks of sparse HDR counts,
+the unit the gate's bootstrap resamples.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bootstrap."""
+"""The block bootstrap of a p95 ratio: is a run slower than its baseline beyond the noise?"""
 
 from __future__ import annotations
 

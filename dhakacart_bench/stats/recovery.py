@@ -1,4 +1,6 @@
-"""Recovery."""
+"""Recovery maths: what a deploy cost (failures by kind, the longest gap, p95 before and
+during) and how long the service took to come back after a disruption.
+"""
 
 from __future__ import annotations
 

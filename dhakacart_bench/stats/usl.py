@@ -1,4 +1,6 @@
-"""USL."""
+"""Gunther's Universal Scalability Law, fitted to (users, throughput) levels, and the
+throughput knee: where adding users stops adding throughput.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Store commands."""
+"""The bundled store's settings, and the commands and environment that seed, serve and
+verify it (in subprocesses: this module imports only the standard library).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Store database."""
+"""Direct work on a store database for ``bench store``: resolve its URL, seed it, check its
+invariants; database and URL problems become BenchErrors with the password hidden.
+"""
 
 from __future__ import annotations
 

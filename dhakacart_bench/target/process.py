@@ -1,4 +1,11 @@
-"""Managed store."""
+"""The bundled reference store as a managed process (used by the load runner).
+
+``ManagedStore(StoreSettings(...))`` seeds a database and runs the store under gunicorn
+in its own process group; everything heavy lives in those subprocesses. This module
+imports only the standard library at import time (``urllib.request`` pulls in ``ssl``,
+so it is imported inside the functions that poll), because the load runner imports
+locust first.
+"""
 
 from __future__ import annotations
 

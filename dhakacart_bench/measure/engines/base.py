@@ -1,4 +1,8 @@
-"""Engines base."""
+"""The engine protocol, and what engines and workers share: the names of bench's Locust
+messages, the versions master and workers must agree on, ``HOST[:PORT]`` parsing.
+
+Imports no locust, so the CLI can parse ``--bind`` and ``--master`` cheaply.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Local engine."""
+"""The local engine: one process, Locust's ``LocalRunner``, with the open model's gate."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Locustfile."""
+"""Loading a scenario's locustfile: its user classes, weighted as the scenario says.
+
+Each class is subclassed so that a stopped user closes its connections, and, for a
+worker aimed at its own target, so that its ``host`` wins over the master's.
+"""
 
 from __future__ import annotations
 

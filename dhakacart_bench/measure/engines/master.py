@@ -1,4 +1,12 @@
-"""Master engine."""
+"""The master engine: a Locust ``MasterRunner`` in this process, and N local worker
+processes if asked; the coordinator that merges the workers' measurements.
+
+Nothing here is a protocol of our own: the master is Locust's ``MasterRunner``, workers
+are Locust's ``WorkerRunner``, and the few things bench adds travel as Locust messages
+(see :mod:`~dhakacart_bench.measure.engines.worker`). The master also watches Locust's
+worker table once a second and records any worker that goes missing: when, which, and
+how many users it held; :func:`judge_losses` then says whether its load came back.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,16 @@
-"""Worker."""
+"""The worker side of a distributed run, on Locust's own master/worker channel (ZeroMQ).
+
+- ``bench_scenario``: before it builds its user classes, a worker asks the master for
+  the scenario (as ``Scenario.to_dict()``) and the locustfile's source over a temporary
+  Locust RPC client — the way Locust's own ``--worker -f -`` downloads a locustfile. The
+  master refuses a worker of another dhakacart-bench or Locust version.
+- measurements ride on Locust's worker stats report (``report_to_master`` /
+  ``worker_report``, every 3 s) under the key ``"bench"``: the closed one-second windows
+  as encoded HDR histograms, error deltas, and the worker's own CPU / event-loop samples;
+  the master merges them exactly (:meth:`~dhakacart_bench.measure.recorder.Recorder.ingest`).
+- ``bench_final``: when a worker stops it ships everything still open, so the master
+  never loses the last seconds (``MasterRunner.quit`` alone waits only 0.5 s).
+"""
 
 from __future__ import annotations
 

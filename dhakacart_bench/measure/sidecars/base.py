@@ -1,4 +1,11 @@
-"""Sidecars."""
+"""The sidecar protocol and the context a sidecar runs in.
+
+Sidecars run in the runner's process (the master, in a distributed run), inside its
+gevent loop: ``start`` spawns greenlets and returns at once; ``stop`` ends them and
+returns the section. They never see Locust users' requests in a distributed run (those
+happen on the workers), so they measure with their own requests or read the run's
+windows afterwards.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,11 @@
-"""Events."""
+"""The events sidecar: carry out the scenario's ``[[events]]`` at their times.
+
+At each event's ``at`` it acts — a rolling deploy (SIGHUP, done when every old worker is
+gone and the new ones answer), a restart deploy (stop then start on the same port, done
+when ``/ready``), a shell command (output into the run folder), a killed worker (done
+when gunicorn has replaced it), fault knobs — and records when it started and ended and
+whether it worked. The maths on these records is in :mod:`dhakacart_bench.stats.recovery`.
+"""
 
 from __future__ import annotations
 

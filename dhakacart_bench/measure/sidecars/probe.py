@@ -1,4 +1,10 @@
-"""Probe."""
+"""The probe sidecar (``[probe]``): an availability probe independent of the Locust users.
+
+Every ``interval`` each path is fetched once with one httpx client; each check is its
+own greenlet, so a hanging check never delays the schedule. Every check is written to
+``probe.csv`` (docs/reliability.md); the section holds the counts. The runner's process
+has imported locust, so httpx's sockets are gevent's and yield to the loop.
+"""
 
 from __future__ import annotations
 
