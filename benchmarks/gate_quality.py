@@ -225,12 +225,12 @@ def main() -> None:
                 "kind": kind,
                 "level": level,
                 "delay_ms": round(delay_ms, 3),
-                "requests": run.summary["total"]["count"],
+                "requests": run.summary.total.count,
                 "endpoint_requests": next(
-                    (e["count"] for e in run.summary["endpoints"] if e["name"] == ENDPOINT), 0
+                    (e.count for e in run.summary.endpoints if e.name == ENDPOINT), 0
                 ),
                 "endpoint_p95_ms": hist_stats(run.histogram(ENDPOINT)).p95_ms,
-                "p95_ms": run.summary["total"]["p95_ms"],
+                "p95_ms": run.summary.total.p95_ms,
                 "run_wall_s": round(wall, 2),
                 "gate_s": round(gate_s, 3),
             }
@@ -243,8 +243,8 @@ def main() -> None:
             smoke = load_run(folder)
             result = gate(folder, folder)
             record["bundled_smoke"] = {
-                "requests": smoke.summary["total"]["count"],
-                "per_endpoint": {e["name"]: e["count"] for e in smoke.summary["endpoints"]},
+                "requests": smoke.summary.total.count,
+                "per_endpoint": {e.name: e.count for e in smoke.summary.endpoints},
                 "wall_s": round(wall, 2),
                 "regression_rules": [
                     (r.endpoint, r.decision, r.message)

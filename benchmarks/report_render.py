@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
-from dhakacart_bench.report import render_report
-from dhakacart_bench.runfolder import load_run
+from dhakacart_bench.report.render import render_report
+from dhakacart_bench.runfolder.reader import load_run
 t1 = time.perf_counter()
 path = render_report(load_run(sys.argv[1]))
 t2 = time.perf_counter()
@@ -38,12 +38,12 @@ print(json.dumps({"import_s": t1 - t0, "render_s": t2 - t1,
 
 def make(base: Path, requests: int, seconds: int, endpoints: int) -> Path:
     """A synthetic run of ``requests`` requests over ``seconds`` windows."""
-    from tests.runfactory import make_run, stepped_profile
+    from tests.synthetic import stepped_profile, write_synthetic_run
 
     names = {f"GET /api/endpoint-{i:02d}": 5.0 + 3 * i for i in range(endpoints)}
     per_second = requests / seconds
     levels = [100 * (i + 1) for i in range(10)]
-    return make_run(
+    return write_synthetic_run(
         base,
         seconds=seconds,
         endpoints=names,

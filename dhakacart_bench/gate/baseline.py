@@ -30,14 +30,13 @@ from typing import TYPE_CHECKING, Any
 from dhakacart_bench import __version__
 from dhakacart_bench.analysis.verdict import evaluate_verdict
 from dhakacart_bench.errors import BaselineError, RunFolderError
-from dhakacart_bench.runfolder.layout import TOTAL, atomic_write_text
+from dhakacart_bench.runfolder.layout import TOTAL, WINDOWS_JSONL, atomic_write_text
 from dhakacart_bench.runfolder.meta import RunMeta, encode
 from dhakacart_bench.runfolder.reader import load_run
 from dhakacart_bench.stats.blocks import (
     MAX_BLOCKS,
     SparseBlocks,
-    _merge_sparse,
-    block_seconds,
+    blocks_of_windows,
     sparse_counts,
 )
 from dhakacart_bench.stats.hdr import (
@@ -103,61 +102,12 @@ def environment_differences(baseline: Mapping[str, Any], run: Mapping[str, Any])
 def run_blocks(
     run: Run, endpoints: Iterable[str], *, max_blocks: int = MAX_BLOCKS
 ) -> dict[str, SparseBlocks]:
-    """Cut the run's windows.jsonl into blocks, per endpoint (``"*"`` = all together).
-
-    Blocks are consecutive ``block_seconds`` spans from the first window; a block
-    without requests for an endpoint is left out of that endpoint's blocks.
-    """
-    wanted = list(dict.fromkeys(endpoints))
-    windows = _window_parts(run, wanted)
-    if not windows:
-        return {e: SparseBlocks(1, 0, ()) for e in wanted}
-    first = windows[0][0]
-    span = windows[-1][0] - first + 1
-    block_s = block_seconds(span, max_blocks)
-    grouped: dict[str, dict[int, list[tuple[np.ndarray, np.ndarray]]]] = {e: {} for e in wanted}
-    counts_len = 0
-    for second, parts, length in windows:
-        counts_len = counts_len or length
-        if length != counts_len:
-            raise RunFolderError(f"{run.path}: windows.jsonl mixes histogram layouts")
-        block = (second - first) // block_s
-        for endpoint, part in parts.items():
-            grouped[endpoint].setdefault(block, []).append(part)
-    return {
-        e: SparseBlocks(
-            block_s,
-            counts_len,
-            tuple(_merge_sparse(grouped[e][b]) for b in sorted(grouped[e])),
-        )
-        for e in wanted
-    }
-
-
-def _window_parts(
-    run: Run, wanted: Sequence[str]
-) -> list[tuple[int, dict[str, tuple[np.ndarray, np.ndarray]], int]]:
-    """(second, {endpoint: sparse counts}, counts_len) per window, for ``wanted`` endpoints."""
-    out = []
-    for second, hists in run.iter_windows():
-        parts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        length = 0
-        for name, hist in hists.items():
-            length = hist.counts_len
-            if name in wanted or TOTAL in wanted:
-                part = sparse_counts(hist)
-                if name in wanted:
-                    parts[name] = part
-                if TOTAL in wanted:
-                    parts.setdefault(f"\0{name}", part)
-            release_histogram(hist)
-        if TOTAL in wanted:
-            pieces = [parts.pop(k) for k in [k for k in parts if k.startswith("\0")]]
-            if pieces:
-                parts[TOTAL] = _merge_sparse(pieces)
-        if parts:
-            out.append((second, parts, length))
-    return out
+    """Cut the run's windows.jsonl into blocks, per endpoint (``"*"`` = all together);
+    see :func:`~dhakacart_bench.stats.blocks.blocks_of_windows`."""
+    try:
+        return blocks_of_windows(run.iter_windows(), endpoints, max_blocks=max_blocks, total=TOTAL)
+    except ValueError as exc:
+        raise RunFolderError(f"{run.path / WINDOWS_JSONL}: {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
+
+from dhakacart_bench.runfolder.meta import ErrorRecord
 
 #: Longest error message kept, in characters.
 MAX_MESSAGE_CHARS = 300
@@ -140,3 +144,112 @@ class ErrorKey:
     kind: str
     status: int | None
     message: str
+
+
+@dataclass
+class _Tally:
+    count: int
+    first_seen: float  # epoch seconds
+    last_seen: float
+
+    def add(self, count: int, first_seen: float, last_seen: float) -> None:
+        self.count += count
+        self.first_seen = min(self.first_seen, first_seen)
+        self.last_seen = max(self.last_seen, last_seen)
+
+
+class ErrorBook:
+    """The run's failures, deduplicated on :class:`ErrorKey`, with counts and first/last seen.
+
+    At most ``max_errors`` distinct failures are kept; further occurrences of new ones
+    are counted in :attr:`overflow`. A second table holds what arrived since the last
+    :meth:`drain` — what a distributed worker ships to its master.
+    """
+
+    def __init__(self, max_errors: int) -> None:
+        self.max_errors = max_errors
+        self._all: dict[ErrorKey, _Tally] = {}
+        self._pending: dict[ErrorKey, _Tally] = {}
+        self.overflow = 0
+        self._pending_overflow = 0
+
+    def record(
+        self, endpoint: str, exception: BaseException | str, status: int | None, when: float
+    ) -> None:
+        """One failed request of ``endpoint`` at epoch second ``when``."""
+        kind, status, message = classify_failure(exception, status)
+        self._add(ErrorKey(endpoint, kind, status, message), 1, when, when)
+
+    def _add(self, key: ErrorKey, count: int, first: float, last: float) -> None:
+        for table, is_pending in ((self._all, False), (self._pending, True)):
+            tally = table.get(key)
+            if tally is not None:
+                tally.add(count, first, last)
+            elif len(table) < self.max_errors:
+                table[key] = _Tally(count, first, last)
+            elif is_pending:
+                self._pending_overflow += count
+            else:
+                self.overflow += count
+
+    def ingest(self, errors: Iterable[dict[str, Any]]) -> None:
+        """Merge another book's :meth:`drain` output (a distributed worker's errors)."""
+        for error in errors:
+            if set(error) == {"overflow"}:
+                self.overflow += int(error["overflow"])
+                self._pending_overflow += int(error["overflow"])
+                continue
+            key = ErrorKey(
+                str(error["endpoint"]),
+                str(error["kind"]),
+                None if error.get("status") is None else int(error["status"]),
+                str(error["message"]),
+            )
+            self._add(
+                key,
+                int(error["count"]),
+                float(error["first_seen_at"]),
+                float(error["last_seen_at"]),
+            )
+
+    def drain(self) -> list[dict[str, Any]]:
+        """Error deltas since the last drain, for shipping to a master.
+
+        Each dict has endpoint, kind, status, message, count and ``first_seen_at`` /
+        ``last_seen_at`` (epoch seconds: workers' run starts differ). Occurrences
+        that did not fit in ``max_errors`` come as one extra ``{"overflow": n}``.
+        """
+        drained: list[dict[str, Any]] = [
+            {
+                "endpoint": key.endpoint,
+                "kind": key.kind,
+                "status": key.status,
+                "message": key.message,
+                "count": tally.count,
+                "first_seen_at": tally.first_seen,
+                "last_seen_at": tally.last_seen,
+            }
+            for key, tally in self._pending.items()
+        ]
+        if self._pending_overflow:
+            drained.append({"overflow": self._pending_overflow})
+        self._pending = {}
+        self._pending_overflow = 0
+        return drained
+
+    def records(self, run_start: float) -> tuple[ErrorRecord, ...]:
+        """errors.json: every failure kept, most frequent first, times since ``run_start``."""
+        return tuple(
+            ErrorRecord(
+                endpoint=key.endpoint,
+                kind=key.kind,
+                status=key.status,
+                message=key.message,
+                count=tally.count,
+                first_seen_s=round(tally.first_seen - run_start, 3),
+                last_seen_s=round(tally.last_seen - run_start, 3),
+            )
+            for key, tally in sorted(
+                self._all.items(), key=lambda item: (-item[1].count, item[1].first_seen)
+            )
+        )

@@ -23,8 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from dhakacart_bench.measure.failures import ErrorKey, classify_failure
-from dhakacart_bench.runfolder.meta import ErrorRecord
+from dhakacart_bench.measure.failures import ErrorBook
 from dhakacart_bench.runfolder.windows import (
     EndpointCounts,
     EndpointWindow,
@@ -45,18 +44,6 @@ DEFAULT_GRACE_S = 2.0
 DEFAULT_LIVE_WINDOW_S = 10
 #: How many closed seconds of merged (all-endpoint) histograms are kept for live().
 LIVE_MAX_WINDOW_S = 30
-
-
-@dataclass
-class _ErrorTally:
-    count: int
-    first_seen: float  # epoch seconds
-    last_seen: float
-
-    def add(self, count: int, first_seen: float, last_seen: float) -> None:
-        self.count += count
-        self.first_seen = min(self.first_seen, first_seen)
-        self.last_seen = max(self.last_seen, last_seen)
 
 
 class _Live:
@@ -151,10 +138,7 @@ class Recorder:
         self._users: dict[int, int] = {}
         self._last_users = 0
         self._generator: dict[int, tuple[float, float]] = {}
-        self._errors: dict[ErrorKey, _ErrorTally] = {}
-        self._errors_overflow = 0
-        self._pending_errors: dict[ErrorKey, _ErrorTally] = {}
-        self._pending_overflow = 0
+        self.errors = ErrorBook(max_errors)
 
     # ---- hot path
 
@@ -199,30 +183,12 @@ class Recorder:
             window.bytes += response_length
         if exception is not None:
             window.failures += 1
-            self._record_error(
+            self.errors.record(
                 f"{request_type} {name}",
                 exception,
                 getattr(response, "status_code", None),
                 time.time() if start_time is None else start_time + response_time / 1000.0,
             )
-
-    def _record_error(
-        self, endpoint: str, exception: BaseException | str, status: int | None, when: float
-    ) -> None:
-        kind, status, message = classify_failure(exception, status)
-        self._add_error(ErrorKey(endpoint, kind, status, message), 1, when, when)
-
-    def _add_error(self, key: ErrorKey, count: int, first: float, last: float) -> None:
-        for table, is_pending in ((self._errors, False), (self._pending_errors, True)):
-            tally = table.get(key)
-            if tally is not None:
-                tally.add(count, first, last)
-            elif len(table) < self.max_errors:
-                table[key] = _ErrorTally(count, first, last)
-            elif is_pending:
-                self._pending_overflow += count
-            else:
-                self._errors_overflow += count
 
     # ---- ticker
 
@@ -306,48 +272,12 @@ class Recorder:
                 add_histogram(live.hist, incoming)
                 release_histogram(incoming)
                 live.add_counts(ew.requests, ew.failures, ew.bytes, ew.sum_us, ew.min_us, ew.max_us)
-        for error in errors:
-            if set(error) == {"overflow"}:
-                self._errors_overflow += int(error["overflow"])
-                self._pending_overflow += int(error["overflow"])
-                continue
-            error_key = ErrorKey(
-                str(error["endpoint"]),
-                str(error["kind"]),
-                None if error.get("status") is None else int(error["status"]),
-                str(error["message"]),
-            )
-            self._add_error(
-                error_key,
-                int(error["count"]),
-                float(error["first_seen_at"]),
-                float(error["last_seen_at"]),
-            )
+        self.errors.ingest(errors)
 
     def drain_errors(self) -> list[dict[str, Any]]:
-        """Error deltas since the last drain, for shipping to the master's :meth:`ingest`.
-
-        Each dict has endpoint, kind, status, message, count and ``first_seen_at`` /
-        ``last_seen_at`` (epoch seconds: workers' run starts differ). Occurrences
-        that did not fit in ``max_errors`` come as one extra ``{"overflow": n}``.
-        """
-        drained: list[dict[str, Any]] = [
-            {
-                "endpoint": key.endpoint,
-                "kind": key.kind,
-                "status": key.status,
-                "message": key.message,
-                "count": tally.count,
-                "first_seen_at": tally.first_seen,
-                "last_seen_at": tally.last_seen,
-            }
-            for key, tally in self._pending_errors.items()
-        ]
-        if self._pending_overflow:
-            drained.append({"overflow": self._pending_overflow})
-        self._pending_errors = {}
-        self._pending_overflow = 0
-        return drained
+        """Error deltas since the last drain, for the master's :meth:`ingest`
+        (see :meth:`~dhakacart_bench.measure.failures.ErrorBook.drain`)."""
+        return self.errors.drain()
 
     # ---- reading
 
@@ -397,20 +327,6 @@ class Recorder:
             current = self._users.get(first + index, current)
             users_by_second[index] = current
 
-        errors = tuple(
-            ErrorRecord(
-                endpoint=key.endpoint,
-                kind=key.kind,
-                status=key.status,
-                message=key.message,
-                count=tally.count,
-                first_seen_s=round(tally.first_seen - self.run_start, 3),
-                last_seen_s=round(tally.last_seen - self.run_start, 3),
-            )
-            for key, tally in sorted(
-                self._errors.items(), key=lambda item: (-item[1].count, item[1].first_seen)
-            )
-        )
         return Measurements(
             run_start=self.run_start,
             run_end=end_time,
@@ -422,8 +338,8 @@ class Recorder:
             windows=windows,
             users_by_second=users_by_second,
             generator_by_second={s - first: v for s, v in sorted(self._generator.items())},
-            errors=errors,
-            errors_overflow=self._errors_overflow,
+            errors=self.errors.records(self.run_start),
+            errors_overflow=self.errors.overflow,
         )
 
 

@@ -1,3 +1,5 @@
+"""The open model's arrival gate."""
+
 from __future__ import annotations
 
 import random

@@ -1,3 +1,5 @@
+"""Load shapes: the pure maths and the Locust LoadTestShape."""
+
 from __future__ import annotations
 
 import pytest
@@ -36,6 +38,7 @@ RAMP_HOLD_SPIKE = closed(
     Stage(5.0, users=1000, spawn_rate=500.0),
     Stage(10.0, users=0),
 )
+
 
 # ramp 0 -> 100/s over 10 s, hold 10 s, ramp down to 0 over 10 s, then a 20/s step for 10 s
 OPEN_RAMPS = open_(
@@ -149,9 +152,6 @@ def test_arrival_maths_rejects_closed_model_and_reversed_times() -> None:
         expected_arrivals(RAMP_HOLD_SPIKE, 0.0, 1.0)
     with pytest.raises(ValueError, match="t1"):
         expected_arrivals(OPEN_RAMPS, 5.0, 1.0)
-
-
-# --------------------------------------------------------------------------- Locust shape
 
 
 def test_make_shape_class_ticks_with_patched_run_time(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-"""The reliability maths on synthetic data with known answers (no servers)."""
+"""Availability, error budgets, gaps, deploy windows and recovery on synthetic records."""
 
 from __future__ import annotations
 
@@ -8,12 +8,7 @@ from typing import Any
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from dhakacart_bench.analysis.reliability import RunReliability, measure_slo
-from dhakacart_bench.humanize import fmt_availability, fmt_duration_words
-from dhakacart_bench.measure.sidecars.probe import classify_status
 from dhakacart_bench.runfolder.meta import ErrorRecord
-from dhakacart_bench.runfolder.reader import read_probe_csv
-from dhakacart_bench.runfolder.writer import probe_csv_text
 from dhakacart_bench.stats.availability import (
     MONTH_S,
     Check,
@@ -46,6 +41,17 @@ def checks(pattern: str, *, path: str = "/health", interval: float = 0.5) -> lis
     ]
 
 
+def steady(n: int, *, p95: float = 10.0, requests: int = 100) -> list[Second]:
+    return [Second(k, requests, 0, p95) for k in range(n)]
+
+
+def hist(values_ms: list[float]) -> HdrHistogram:
+    h = HdrHistogram(1, 3_600_000_000, 3)
+    for v in values_ms:
+        h.record_value(int(v * 1000))
+    return h
+
+
 def test_availability_per_path_and_overall() -> None:
     data = checks("." * 998 + "xx") + checks("." * 1000, path="/api/products/1")
     result = availability(data)
@@ -76,17 +82,6 @@ def test_error_budget_of_a_999_objective() -> None:
     assert math.isinf(error_budget(99.0, 100.0).consumed_pct)
 
 
-def test_formatting_of_availability_and_durations() -> None:
-    assert fmt_availability(99.95) == "99.95%"
-    assert fmt_availability(99.9) == "99.9%"
-    assert fmt_availability(99.9996) == "99.9996%"  # never rounded up to 100%
-    assert fmt_availability(100.0) == "100%"
-    assert fmt_availability(87.123) == "87.1%"
-    assert fmt_duration_words(0) == "0 s"
-    assert fmt_duration_words(1296) == "22 min"
-    assert fmt_duration_words(7.2 * 3600) == "7.2 h"
-
-
 def test_longest_gap_at_probe_resolution() -> None:
     # ok until 1.0, failed at 1.5, 2.0, 2.5, ok again at 3.0 -> 1.5 s without success
     gap = longest_gap(checks("...xxx..x."), interval_s=0.5)
@@ -101,24 +96,6 @@ def test_longest_gap_at_probe_resolution() -> None:
     both = checks(".x.") + checks("..xxx.", path="/api/products/1")
     assert longest_gap(both, interval_s=0.5).path == "/api/products/1"
     assert longest_gap(both, interval_s=0.5, end_s=0.6).length_s == pytest.approx(0.5)
-
-
-def test_probe_csv_round_trip() -> None:
-    data = [
-        Check(0.0, "/health", True, 200, "ok", 1.25),
-        Check(0.5, "/health", False, None, "reset", 900.0),
-        Check(0.5, "/api/products/1", False, 503, "5xx", 3.0),
-    ]
-    text = probe_csv_text(data)
-    assert text.splitlines()[0] == "t_s,path,ok,status,kind,latency_ms"
-    assert read_probe_csv(text) == sorted(data, key=lambda c: (c.t_s, c.path))
-    assert classify_status(503) == (False, "5xx")
-    assert classify_status(404) == (False, "4xx")
-    assert classify_status(302) == (True, "ok")
-
-
-def steady(n: int, *, p95: float = 10.0, requests: int = 100) -> list[Second]:
-    return [Second(k, requests, 0, p95) for k in range(n)]
 
 
 def test_recovery_time_after_a_fault() -> None:
@@ -176,13 +153,6 @@ def test_recovery_points_by_action() -> None:
         ("clear-faults", 30.0, 35.0),
         ("deploy", 40.0, 43.0),
     ]
-
-
-def hist(values_ms: list[float]) -> HdrHistogram:
-    h = HdrHistogram(1, 3_600_000_000, 3)
-    for v in values_ms:
-        h.record_value(int(v * 1000))
-    return h
 
 
 def test_deploy_window_counts_failures_gap_and_p95() -> None:
@@ -245,11 +215,3 @@ def test_deploy_window_counts_failures_gap_and_p95() -> None:
     assert w.p95_before_ms == pytest.approx(10.0, rel=1e-3)
     assert w.p95_during_ms == pytest.approx(100.0, rel=1e-3)
     assert merged_p95(windows, 50, 60) is None
-
-
-def test_measure_slo_without_data_is_never_a_value() -> None:
-    empty = RunReliability(None, None, ())
-    for metric in ("availability_pct", "longest_gap_s", "deploy_failed_requests", "recovery_s"):
-        value, why = measure_slo(empty, metric)
-        assert value is None
-        assert why

@@ -1,3 +1,5 @@
+"""The generator's self-check and the noisy-neighbour check."""
+
 from __future__ import annotations
 
 import time

@@ -1,13 +1,4 @@
-"""Open a rendered report in real headless Chromium: it renders, offline, with no request.
-
-Chromium's net log records every URL request the browser makes. Requests a page makes
-carry the page's network isolation key (``file://`` for a local file); Chromium's own
-background traffic (updates, time sync) carries none, so it is told apart. A control
-page with one external image proves the detection works before the report is checked.
-
-Chromium missing: skipped locally, but a failure when ``CI=true`` (never a silent skip
-in CI). The screenshot goes to ``$BENCH_ARTIFACTS_DIR`` when set (a CI artifact).
-"""
+"""A rendered report in headless Chromium: offline, and as it looks."""
 
 from __future__ import annotations
 
@@ -24,6 +15,8 @@ from dhakacart_bench.runfolder.reader import load_run
 from tests.synthetic import MakeRun
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

@@ -1,4 +1,4 @@
-"""ManagedStore: the bundled store under real gunicorn workers, on 127.0.0.1 only."""
+"""The managed bundled store: a real gunicorn under real concurrency."""
 
 from __future__ import annotations
 
@@ -64,6 +64,14 @@ def wait_until(check: Callable[[], bool], timeout: float = 5.0) -> None:
     while not check():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.05)
+
+
+def _client(url: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=url,
+        timeout=30,
+        limits=httpx.Limits(max_connections=128, max_keepalive_connections=128),
+    )
 
 
 def test_module_imports_nothing_heavy() -> None:
@@ -141,14 +149,6 @@ def test_faults_reach_every_worker_and_reload() -> None:
         )
         assert httpx.get(store.url + "/ready").status_code == 200
         assert store.pid == pid and store.running
-
-
-def _client(url: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=url,
-        timeout=30,
-        limits=httpx.Limits(max_connections=128, max_keepalive_connections=128),
-    )
 
 
 @pytest.mark.slow

@@ -1,9 +1,4 @@
-"""The worker VM recipe, tested where it can be: the start script in a network namespace.
-
-The master (and a tiny target) run in one namespace, the worker start script in
-another, joined by a veth pair: the master/worker channel and the load cross a
-real (virtual) network, and no packet leaves the namespaces this test made.
-"""
+"""The worker VM recipe, across network namespaces."""
 
 from __future__ import annotations
 
@@ -18,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-RECIPE = Path(__file__).resolve().parent.parent / "ci" / "workers"
+RECIPE = Path(__file__).resolve().parents[2] / "ci" / "workers"
+
+
 TARGET = (
     "import http.server as h\n"
     "class H(h.BaseHTTPRequestHandler):\n"
@@ -29,6 +26,8 @@ TARGET = (
     "    def log_message(self, *a): pass\n"
     "h.ThreadingHTTPServer((ADDR, 8080), H).serve_forever()\n"
 )
+
+
 LOCUSTFILE = (
     "from locust import constant, task\n"
     "from locust.contrib.fasthttp import FastHttpUser\n\n"
@@ -42,15 +41,6 @@ LOCUSTFILE = (
 
 def _indented(text: str) -> str:
     return "".join("      " + line if line.strip() else line for line in text.splitlines(True))
-
-
-def test_cloud_init_embeds_the_script_and_unit_verbatim() -> None:
-    cloud_init = (RECIPE / "cloud-init.yaml").read_text()
-    assert cloud_init.startswith("#cloud-config\n")
-    assert _indented((RECIPE / "start-worker.sh").read_text()) in cloud_init
-    assert _indented((RECIPE / "bench-worker.service").read_text()) in cloud_init
-    unit = (RECIPE / "bench-worker.service").read_text()
-    assert "ExecStart=/opt/dhakacart-bench/start-worker.sh" in unit
 
 
 def _can_make_namespaces() -> str | None:
@@ -92,6 +82,15 @@ def two_hosts() -> Iterator[tuple[str, str, str, str]]:
     finally:
         for ns in (master_ns, worker_ns):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def test_cloud_init_embeds_the_script_and_unit_verbatim() -> None:
+    cloud_init = (RECIPE / "cloud-init.yaml").read_text()
+    assert cloud_init.startswith("#cloud-config\n")
+    assert _indented((RECIPE / "start-worker.sh").read_text()) in cloud_init
+    assert _indented((RECIPE / "bench-worker.service").read_text()) in cloud_init
+    unit = (RECIPE / "bench-worker.service").read_text()
+    assert "ExecStart=/opt/dhakacart-bench/start-worker.sh" in unit
 
 
 def test_start_script_joins_a_master_across_namespaces(

@@ -1,4 +1,4 @@
-"""Tests for dhakacart_bench.metrics: the HDR recorder."""
+"""The recorder: windows by completion second, exact merging, errors, live figures, memory."""
 
 from __future__ import annotations
 
@@ -10,36 +10,23 @@ import weakref
 import pytest
 
 from dhakacart_bench.measure import recorder as recorder_mod
-from dhakacart_bench.measure.failures import MAX_MESSAGE_CHARS, classify_failure
 from dhakacart_bench.measure.recorder import LIVE_MAX_WINDOW_S, Recorder
 from dhakacart_bench.runfolder.meta import encode
 from dhakacart_bench.runfolder.windows import Measurements, WindowData
 from dhakacart_bench.stats.hdr import (
-    HDR_HIGHEST_US,
     SUMMARY_PERCENTILES,
-    add_histogram,
-    decode_histogram,
-    encode_histogram,
     histogram_counts,
     new_histogram,
-    to_us,
-    values_at_percentiles,
 )
 
 RUN_START = 1_800_000_000.25  # an epoch with a fractional part on purpose
+
+
 PERCENTILES = (1.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.9, 99.99, 100.0)
 
 
 class CatchResponseError(Exception):
     """Stand-in for locust.exception.CatchResponseError (metrics never imports locust)."""
-
-
-class LocustBadStatusCode(ConnectionError):
-    """Stand-in for locust.contrib.fasthttp.LocustBadStatusCode."""
-
-
-class Timeout(BaseException):
-    """Stand-in for gevent.timeout.Timeout."""
 
 
 class Response:
@@ -69,33 +56,6 @@ def assert_hist_matches(hist, values_us: list[int]) -> None:
         got = hist.get_value_at_percentile(p)
         want = exact_percentile(ordered, p)
         assert want <= got <= want * 1.001, (p, got, want)
-
-
-# --------------------------------------------------------------------------- basics
-
-
-def test_to_us_rounds_and_clamps() -> None:
-    assert to_us(0.0) == 1
-    assert to_us(0.0004) == 1
-    assert to_us(1.2344) == 1234
-    assert to_us(1.2346) == 1235
-    assert to_us(10**9) == HDR_HIGHEST_US
-
-
-def test_values_at_percentiles_equals_hdrh() -> None:
-    hist = new_histogram()
-    rng = random.Random(7)
-    for _ in range(5000):
-        hist.record_value(int(rng.lognormvariate(9, 1.5)) + 1)
-    points = [0.0, 0.1, 1, 5, 33.3, 50, 90, 95, 99, 99.9, 99.999, 100]
-    assert values_at_percentiles(hist, points) == [hist.get_value_at_percentile(p) for p in points]
-    decoded = decode_histogram(encode_histogram(hist))
-    merged = new_histogram()
-    add_histogram(merged, decoded)
-    merged.record_value(3)
-    for h in (decoded, merged):
-        assert values_at_percentiles(h, points) == [h.get_value_at_percentile(p) for p in points]
-    assert values_at_percentiles(new_histogram(), [50]) == [0]
 
 
 @pytest.mark.parametrize(
@@ -153,47 +113,6 @@ def test_start_time_none_uses_now(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [w.epoch_second for w in m.windows] == [int(RUN_START + 4.2)]
 
 
-# --------------------------------------------------------------------------- failures
-
-
-@pytest.mark.parametrize(
-    ("exception", "status", "expected"),
-    [
-        (CatchResponseError("out of stock"), 409, ("http_status", 409, "out of stock")),
-        (CatchResponseError("body lacks id"), 200, ("validation", 200, "body lacks id")),
-        (LocustBadStatusCode("http://x/a", 404), 404, ("http_status", 404, "HTTP 404")),
-        (ConnectionRefusedError(111, "Connection refused"), 0, ("connection", None, None)),
-        (ConnectionResetError(104, "reset by peer"), 0, ("connection", None, None)),
-        (TimeoutError("timed out"), 0, ("timeout", None, None)),
-        (Timeout(), None, ("timeout", None, None)),
-        (ValueError("bad json"), 200, ("exception", 200, None)),
-        (KeyError("id"), None, ("exception", None, None)),
-        ("CatchResponseError('wrong total')", 200, ("validation", 200, "wrong total")),
-        ("ConnectionRefusedError(111, 'Connection refused')", 0, ("connection", None, None)),
-        ("RemoteDisconnected('closed')", None, ("connection", None, None)),
-        ("something timed out", None, ("timeout", None, None)),
-        (None, 503, ("http_status", 503, "HTTP 503")),
-    ],
-)
-def test_classify_failure(
-    exception: BaseException | str | None, status: int | None, expected: tuple
-) -> None:
-    kind, got_status, message = classify_failure(exception, status)
-    assert (kind, got_status) == expected[:2]
-    if expected[2] is not None:
-        assert message == expected[2]
-    assert message
-
-
-def test_classify_failure_normalises_messages() -> None:
-    a = classify_failure(ValueError("<Foo object at 0x7f3a9c2b1d90>"), None)[2]
-    b = classify_failure(ValueError("<Foo object at 0x7f00deadbeef>"), None)[2]
-    assert a == b
-    assert "0x..." in a
-    long = classify_failure(CatchResponseError("x" * 1000 + "\n  tail"), 200)[2]
-    assert len(long) == MAX_MESSAGE_CHARS
-
-
 def test_errors_dedupe_with_first_and_last_seen() -> None:
     recorder = Recorder(run_start=RUN_START)
     for i in range(5):
@@ -239,9 +158,6 @@ def test_errors_overflow_beyond_max_errors() -> None:
     assert m.errors_overflow == 7
 
 
-# --------------------------------------------------------------------------- users / generator
-
-
 def test_users_carried_forward_and_generator_samples() -> None:
     recorder = Recorder(run_start=RUN_START)
     recorder.set_users(5, now=RUN_START + 0.1)
@@ -250,9 +166,6 @@ def test_users_carried_forward_and_generator_samples() -> None:
     m = recorder.finish(RUN_START + 6)
     assert m.users_by_second == {0: 5, 1: 5, 2: 5, 3: 20, 4: 20, 5: 20, 6: 20}
     assert m.generator_by_second == {3: (41.5, 2.5)}
-
-
-# --------------------------------------------------------------------------- windows
 
 
 def test_close_windows_frees_live_histograms_and_whole_run_is_merge_of_windows() -> None:
@@ -377,9 +290,6 @@ def test_drain_errors_returns_deltas_only() -> None:
     assert recorder.drain_errors() == []
     recorder.on_request("GET", "/a", 1.0, 0, CatchResponseError("x"), RUN_START + 1, None, None)
     assert [d["count"] for d in recorder.drain_errors()] == [1]
-
-
-# --------------------------------------------------------------------------- live / summary
 
 
 def test_live_stats() -> None:

@@ -1,4 +1,4 @@
-"""Tests for dhakacart_bench.runfolder: writing and reading run folders."""
+"""The run folder: writing, reading back, atomic writes and format checks."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 
 from dhakacart_bench.errors import RunFolderError
 from dhakacart_bench.measure.recorder import Recorder
+from dhakacart_bench.measure.sidecars.probe import classify_status
 from dhakacart_bench.runfolder import layout
 from dhakacart_bench.runfolder.layout import (
     ENDPOINT_TIMESERIES_COLUMNS,
@@ -25,13 +26,18 @@ from dhakacart_bench.runfolder.layout import (
     new_run_dir,
 )
 from dhakacart_bench.runfolder.meta import RunMeta
-from dhakacart_bench.runfolder.reader import load_run
+from dhakacart_bench.runfolder.reader import load_run, read_probe_csv
 from dhakacart_bench.runfolder.windows import Measurements
-from dhakacart_bench.runfolder.writer import write_measurements, write_run_json
+from dhakacart_bench.runfolder.writer import probe_csv_text, write_measurements, write_run_json
 from dhakacart_bench.scenario.lookup import load_scenario
+from dhakacart_bench.stats.availability import (
+    Check,
+)
 from dhakacart_bench.stats.hdr import histogram_counts, new_histogram
 
 RUN_START = 1_800_000_000.4
+
+
 BASE = int(RUN_START)
 
 
@@ -247,3 +253,17 @@ def test_importing_does_not_import_locust_or_pandas() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_probe_csv_round_trip() -> None:
+    data = [
+        Check(0.0, "/health", True, 200, "ok", 1.25),
+        Check(0.5, "/health", False, None, "reset", 900.0),
+        Check(0.5, "/api/products/1", False, 503, "5xx", 3.0),
+    ]
+    text = probe_csv_text(data)
+    assert text.splitlines()[0] == "t_s,path,ok,status,kind,latency_ms"
+    assert read_probe_csv(text) == sorted(data, key=lambda c: (c.t_s, c.path))
+    assert classify_status(503) == (False, "5xx")
+    assert classify_status(404) == (False, "4xx")
+    assert classify_status(302) == (True, "ok")

@@ -1,3 +1,5 @@
+"""Scenario files: parsing, validation, lookup, scaling and the dict round trip."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from dhakacart_bench.errors import ScenarioError, UsageError
-from dhakacart_bench.humanize import format_duration, parse_duration
 from dhakacart_bench.measure.shapes import target_at
 from dhakacart_bench.scenario.lookup import list_scenarios, load_scenario, scan_scenarios
 from dhakacart_bench.scenario.model import (
@@ -43,6 +44,7 @@ class Reader(HttpUser):
     pass
 """
 
+
 BASE = """\
 locustfile = "shop.py"
 
@@ -55,6 +57,7 @@ class = "Browser"
 duration = "10s"
 users = 5
 """
+
 
 OPEN = """\
 locustfile = "shop.py"
@@ -90,161 +93,6 @@ def write(project: Path, text: str, name: str = "demo") -> Path:
 
 def load(project: Path, text: str, name: str = "demo") -> Scenario:
     return load_scenario(write(project, text, name), cwd=project)
-
-
-# --------------------------------------------------------------------------- good files
-
-
-def test_minimal_closed_scenario_defaults(project: Path) -> None:
-    s = load(project, BASE)
-    assert s.name == "demo"
-    assert s.description == ""
-    assert s.host is None
-    assert s.locustfile == (project / "locustfiles" / "shop.py").resolve()
-    assert s.users == (UserSpec("Browser", weight=1),)
-    assert s.store == StoreSpec()
-    assert s.load == LoadSpec(
-        model="closed",
-        stages=(Stage(duration_s=10.0, users=5),),
-        reference_users=5,
-        default_users=5,
-    )
-    assert s.slos == ()
-    assert s.gate == GateSpec()
-    assert s.scale == 1.0
-
-
-def test_full_closed_scenario(project: Path) -> None:
-    s = load(
-        project,
-        """\
-        name = "flash"
-        description = "  A flash sale.  "
-        locustfile = "shop.py"
-        host = "https://staging.example.com/"
-
-        [[users]]
-        class = "Browser"
-        weight = 3
-
-        [[users]]
-        class = "Buyer"
-        fixed_count = 2
-
-        [store]
-        products = 10
-        deal_stock = 0
-        deal_per_user_limit = 2
-        deal_opens_at = "1m30s"
-        workers = 4
-        threads = 8
-        users = 100
-
-        [store.faults]
-        latency_ms = 50
-        paths = ["/api/checkout"]
-
-        [load]
-        model = "closed"
-        reference_users = 1000
-        default_users = 50
-
-        [[load.stages]]
-        duration = 60
-        users = 400
-
-        [[load.stages]]
-        duration = "10s"
-        users = 1000
-        spawn_rate = 60
-
-        [[load.stages]]
-        duration = "1h"
-        users = 0
-
-        [[slo]]
-        name = "Product pages"
-        metric = "p95_ms"
-        endpoint = "GET /api/products/[id]"
-        max = 500
-
-        [[slo]]
-        metric = "rps"
-        min = 10
-
-        [[slo]]
-        metric = "error_rate"
-        max = 0.01
-
-        [[slo]]
-        metric = "invariants"
-
-        [gate]
-        p95_regression_pct = 12.5
-        endpoints = ["*", "GET /api/products/[id]"]
-        min_requests = 0
-        """,
-    )
-    assert s.name == "flash"
-    assert s.description == "A flash sale."
-    assert s.host == "https://staging.example.com"
-    assert s.users == (UserSpec("Browser", weight=3), UserSpec("Buyer", fixed_count=2))
-    assert s.store == StoreSpec(
-        products=10,
-        deal_stock=0,
-        deal_per_user_limit=2,
-        deal_opens_at_s=90.0,
-        workers=4,
-        threads=8,
-        users=100,
-        faults={"latency_ms": 50, "paths": ["/api/checkout"]},
-    )
-    assert s.load.stages == (
-        Stage(60.0, users=400),
-        Stage(10.0, users=1000, spawn_rate=60.0),
-        Stage(3600.0, users=0),
-    )
-    assert (s.load.reference_users, s.load.default_users) == (1000, 50)
-    assert s.load.duration_s == 3670.0
-    assert s.load.peak_users == 1000
-    assert s.slos == (
-        SLO("p95_ms", "GET /api/products/[id]", max=500.0, name="Product pages"),
-        SLO("rps", min=10.0, name="rps >= 10 on all endpoints"),
-        SLO("error_rate", max=0.01, name="error_rate <= 0.01 on all endpoints"),
-        SLO("invariants", name="invariants hold"),
-    )
-    assert s.gate == GateSpec(12.5, ("*", "GET /api/products/[id]"), 0)
-    assert "closed, 1h1m10s" in s.summary()
-
-
-def test_open_scenario(project: Path) -> None:
-    s = load(
-        project,
-        OPEN
-        + """
-        [[load.stages]]
-        duration = "20s"
-        arrival_rate = 10
-        """,
-    )
-    assert s.load.model == "open"
-    assert s.load.max_users == 20
-    assert s.load.arrival == "poisson"
-    assert s.load.stages == (
-        Stage(10.0, arrival_rate=5.0, ramp=True),
-        Stage(20.0, arrival_rate=10.0),
-    )
-    assert s.load.peak_users == 20
-    assert s.load.reference_users == s.load.default_users == 20
-    assert s.load.peak_arrival_rate == 10.0
-
-
-def test_user_class_imported_into_the_locustfile_counts(project: Path) -> None:
-    s = load(project, BASE.replace('"Browser"', '"Imported"'))
-    assert s.users[0].class_name == "Imported"
-
-
-# --------------------------------------------------------------------------- bad files
 
 
 def _replace(old: str, new: str, base: str = BASE) -> str:
@@ -523,6 +371,183 @@ BAD_FILES = {
 }
 
 
+BUNDLED = sorted(p.stem for p in bundled_dir("scenarios").glob("*.toml"))
+
+
+FLASH = """\
+locustfile = "shop.py"
+[[users]]
+class = "Browser"
+[store]
+deal_opens_at = "60s"
+[load]
+reference_users = 100000
+default_users = 500
+[[load.stages]]
+duration = "60s"
+users = 40000
+[[load.stages]]
+duration = "10s"
+users = 100000
+spawn_rate = 6000
+[[load.stages]]
+duration = "60s"
+users = 100000
+[[load.stages]]
+duration = "20s"
+users = 0
+"""
+
+
+def test_minimal_closed_scenario_defaults(project: Path) -> None:
+    s = load(project, BASE)
+    assert s.name == "demo"
+    assert s.description == ""
+    assert s.host is None
+    assert s.locustfile == (project / "locustfiles" / "shop.py").resolve()
+    assert s.users == (UserSpec("Browser", weight=1),)
+    assert s.store == StoreSpec()
+    assert s.load == LoadSpec(
+        model="closed",
+        stages=(Stage(duration_s=10.0, users=5),),
+        reference_users=5,
+        default_users=5,
+    )
+    assert s.slos == ()
+    assert s.gate == GateSpec()
+    assert s.scale == 1.0
+
+
+def test_full_closed_scenario(project: Path) -> None:
+    s = load(
+        project,
+        """\
+        name = "flash"
+        description = "  A flash sale.  "
+        locustfile = "shop.py"
+        host = "https://staging.example.com/"
+
+        [[users]]
+        class = "Browser"
+        weight = 3
+
+        [[users]]
+        class = "Buyer"
+        fixed_count = 2
+
+        [store]
+        products = 10
+        deal_stock = 0
+        deal_per_user_limit = 2
+        deal_opens_at = "1m30s"
+        workers = 4
+        threads = 8
+        users = 100
+
+        [store.faults]
+        latency_ms = 50
+        paths = ["/api/checkout"]
+
+        [load]
+        model = "closed"
+        reference_users = 1000
+        default_users = 50
+
+        [[load.stages]]
+        duration = 60
+        users = 400
+
+        [[load.stages]]
+        duration = "10s"
+        users = 1000
+        spawn_rate = 60
+
+        [[load.stages]]
+        duration = "1h"
+        users = 0
+
+        [[slo]]
+        name = "Product pages"
+        metric = "p95_ms"
+        endpoint = "GET /api/products/[id]"
+        max = 500
+
+        [[slo]]
+        metric = "rps"
+        min = 10
+
+        [[slo]]
+        metric = "error_rate"
+        max = 0.01
+
+        [[slo]]
+        metric = "invariants"
+
+        [gate]
+        p95_regression_pct = 12.5
+        endpoints = ["*", "GET /api/products/[id]"]
+        min_requests = 0
+        """,
+    )
+    assert s.name == "flash"
+    assert s.description == "A flash sale."
+    assert s.host == "https://staging.example.com"
+    assert s.users == (UserSpec("Browser", weight=3), UserSpec("Buyer", fixed_count=2))
+    assert s.store == StoreSpec(
+        products=10,
+        deal_stock=0,
+        deal_per_user_limit=2,
+        deal_opens_at_s=90.0,
+        workers=4,
+        threads=8,
+        users=100,
+        faults={"latency_ms": 50, "paths": ["/api/checkout"]},
+    )
+    assert s.load.stages == (
+        Stage(60.0, users=400),
+        Stage(10.0, users=1000, spawn_rate=60.0),
+        Stage(3600.0, users=0),
+    )
+    assert (s.load.reference_users, s.load.default_users) == (1000, 50)
+    assert s.load.duration_s == 3670.0
+    assert s.load.peak_users == 1000
+    assert s.slos == (
+        SLO("p95_ms", "GET /api/products/[id]", max=500.0, name="Product pages"),
+        SLO("rps", min=10.0, name="rps >= 10 on all endpoints"),
+        SLO("error_rate", max=0.01, name="error_rate <= 0.01 on all endpoints"),
+        SLO("invariants", name="invariants hold"),
+    )
+    assert s.gate == GateSpec(12.5, ("*", "GET /api/products/[id]"), 0)
+    assert "closed, 1h1m10s" in s.summary()
+
+
+def test_open_scenario(project: Path) -> None:
+    s = load(
+        project,
+        OPEN
+        + """
+        [[load.stages]]
+        duration = "20s"
+        arrival_rate = 10
+        """,
+    )
+    assert s.load.model == "open"
+    assert s.load.max_users == 20
+    assert s.load.arrival == "poisson"
+    assert s.load.stages == (
+        Stage(10.0, arrival_rate=5.0, ramp=True),
+        Stage(20.0, arrival_rate=10.0),
+    )
+    assert s.load.peak_users == 20
+    assert s.load.reference_users == s.load.default_users == 20
+    assert s.load.peak_arrival_rate == 10.0
+
+
+def test_user_class_imported_into_the_locustfile_counts(project: Path) -> None:
+    s = load(project, BASE.replace('"Browser"', '"Imported"'))
+    assert s.users[0].class_name == "Imported"
+
+
 @pytest.mark.parametrize("case", list(BAD_FILES), ids=list(BAD_FILES))
 def test_bad_file_names_file_key_and_expectation(project: Path, case: str) -> None:
     text, key, fragments = BAD_FILES[case]
@@ -568,9 +593,6 @@ def test_not_utf8(project: Path) -> None:
         load_scenario(path, cwd=project)
 
 
-# --------------------------------------------------------------------------- locustfile lookup
-
-
 def test_locustfile_lookup_order(project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     scenario_dir = project / "scenarios"
     other_cwd = tmp_path_factory.mktemp("cwd")
@@ -598,9 +620,6 @@ def test_bundled_dir() -> None:
     assert (bundled_dir("scenarios") / "smoke.toml").is_file()
     with pytest.raises(ValueError):
         bundled_dir("reports")  # type: ignore[arg-type]
-
-
-# --------------------------------------------------------------------------- scenario lookup
 
 
 def test_lookup_by_path_relative_and_absolute(project: Path) -> None:
@@ -656,11 +675,6 @@ def test_scan_reports_broken_files_and_list_skips_them(project: Path) -> None:
     assert "good" in names
     assert "broken" not in names
     assert names.index("good") < names.index("smoke")
-
-
-# --------------------------------------------------------------------------- bundled scenarios
-
-BUNDLED = sorted(p.stem for p in bundled_dir("scenarios").glob("*.toml"))
 
 
 def test_bundled_scenarios_present() -> None:
@@ -736,34 +750,6 @@ def test_bundled_spike_is_ten_times_the_baseline(tmp_path: Path) -> None:
     assert any((stage.spawn_rate or 0) >= 100 for stage in stages)
 
 
-# --------------------------------------------------------------------------- scaled / with_duration
-
-
-FLASH = """\
-locustfile = "shop.py"
-[[users]]
-class = "Browser"
-[store]
-deal_opens_at = "60s"
-[load]
-reference_users = 100000
-default_users = 500
-[[load.stages]]
-duration = "60s"
-users = 40000
-[[load.stages]]
-duration = "10s"
-users = 100000
-spawn_rate = 6000
-[[load.stages]]
-duration = "60s"
-users = 100000
-[[load.stages]]
-duration = "20s"
-users = 0
-"""
-
-
 def test_scaled_multiplies_users_and_rates(project: Path) -> None:
     s = load(project, FLASH)
     laptop = s.scaled(500)
@@ -818,9 +804,6 @@ def test_with_duration(project: Path) -> None:
         s.with_duration(0)
 
 
-# --------------------------------------------------------------------------- dict round trip
-
-
 def test_to_dict_round_trip(project: Path) -> None:
     s = load(
         project,
@@ -853,45 +836,6 @@ def test_scenario_from_dict_rejects_garbage() -> None:
         scenario_from_dict(bad)
     with pytest.raises(ScenarioError, match="Expected `object`"):
         scenario_from_dict(["not", "a", "scenario"])
-
-
-# --------------------------------------------------------------------------- durations
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [
-        ("90s", 90),
-        ("2m", 120),
-        ("1h30m", 5400),
-        ("1m30s", 90),
-        ("1h2m3s", 3723),
-        ("2.5m", 150),
-        ("45", 45),
-        (30, 30),
-        (1.5, 1.5),
-        ("0s", 0),
-    ],
-)
-def test_parse_duration(text: str | float, seconds: float) -> None:
-    assert parse_duration(text) == seconds
-
-
-@pytest.mark.parametrize("bad", ["", "m", "10 minutes", "1s30m", "-5s", "-5", "nan", True, [1], -1])
-def test_parse_duration_rejects(bad: object) -> None:
-    with pytest.raises(ValueError, match="expected a duration"):
-        parse_duration(bad)
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [(15, "15s"), (2.5, "2.5s"), (60, "1m"), (90, "1m30s"), (5400, "1h30m"), (3600, "1h")],
-)
-def test_format_duration(seconds: float, text: str) -> None:
-    assert format_duration(seconds) == text
-
-
-# --------------------------------------------------------------------------- imports
 
 
 def test_importing_scenario_modules_does_not_import_locust() -> None:

@@ -1,34 +1,29 @@
-"""The gate: validity, SLO and regression rules, the statistics, and its outputs."""
+"""The gate's rules on synthetic run folders."""
 
 from __future__ import annotations
 
 import json
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from bs4 import BeautifulSoup
 
 from dhakacart_bench.errors import BaselineError
 from dhakacart_bench.gate.baseline import Baseline, load_baseline
-from dhakacart_bench.gate.junit import write_junit
 from dhakacart_bench.gate.result import GateResult, RuleResult
 from dhakacart_bench.gate.rules import evaluate_gate
 from dhakacart_bench.gate.summary import render_markdown, render_text
-from dhakacart_bench.report.render import template_environment
-from dhakacart_bench.report.sections import gate_context
 from dhakacart_bench.runfolder.reader import Run, load_run
-from dhakacart_bench.stats.blocks import SparseBlocks, sparse_counts
-from dhakacart_bench.stats.bootstrap import compare_p95
 from dhakacart_bench.stats.hdr import hist_stats
 from tests.synthetic import MakeRun, write_synthetic_run
 
 A, B, C = "GET /api/a", "GET /api/b", "POST /api/c"
 ENDPOINTS = {A: 10.0, B: 20.0, C: 40.0}
+
+
 GATE = {"p95_regression_pct": 10.0, "endpoints": ["*", A], "min_requests": 100}
 
 
@@ -70,7 +65,23 @@ def rule(result: GateResult, kind: str, endpoint: str = "*", metric: str = "") -
     return found[0]
 
 
-# --------------------------------------------------------------------------- validity
+def slo(metric: str, **fields: Any) -> dict[str, Any]:
+    return {"metric": metric, "endpoint": "*", "max": None, "min": None, "name": metric, **fields}
+
+
+def noisy_latency(seed: int, factor: float) -> Callable[[str, float], float]:
+    """Each one-second window gets its own, very different median latency."""
+    rng = np.random.default_rng(seed)
+    return lambda endpoint, users: 10.0 * factor * float(rng.lognormal(0.0, 0.8))
+
+
+@pytest.fixture
+def failing(tmp_path: Path) -> GateResult:
+    gate = {**GATE, "endpoints": ["*", A, "GET /api/gone"]}
+    slos = [slo("p95_ms", endpoint=C, max=30.0), slo("error_rate", max=0.5)]
+    base = load_baseline(run_of(tmp_path / "a", seed=1, gate=gate, slos=slos).path)
+    run = run_of(tmp_path / "b", seed=2, factor={A: 1.3}, gate=gate, slos=slos)
+    return evaluate_gate(run, baseline=base)
 
 
 def test_a_good_run_passes(tmp_path: Path, baseline: Baseline) -> None:
@@ -105,13 +116,6 @@ def test_broken_invariants_fail_even_an_invalid_run(tmp_path: Path) -> None:
     invariants = rule(result, "slo", metric="invariants")
     assert invariants.passed is False and "sku 7 oversold by 2" in invariants.message
     assert result.decision == "FAIL" and result.exit_code == 1
-
-
-# --------------------------------------------------------------------------- SLOs
-
-
-def slo(metric: str, **fields: Any) -> dict[str, Any]:
-    return {"metric": metric, "endpoint": "*", "max": None, "min": None, "name": metric, **fields}
 
 
 def test_slo_rules_reuse_evaluate_slos(tmp_path: Path) -> None:
@@ -152,9 +156,6 @@ def test_an_unchecked_slo_is_skipped_not_failed(tmp_path: Path) -> None:
     assert result.exit_code == 0
 
 
-# --------------------------------------------------------------------------- regressions
-
-
 def test_identical_distributions_with_different_seeds_pass(
     tmp_path: Path, baseline: Baseline
 ) -> None:
@@ -190,12 +191,6 @@ def test_a_5_percent_regression_within_a_10_percent_margin_passes(
     r = rule(result, "regression", A)
     assert r.passed is True and r.decision == "within margin", r.message
     assert result.exit_code == 0
-
-
-def noisy_latency(seed: int, factor: float) -> Callable[[str, float], float]:
-    """Each one-second window gets its own, very different median latency."""
-    rng = np.random.default_rng(seed)
-    return lambda endpoint, users: 10.0 * factor * float(rng.lognormal(0.0, 0.8))
 
 
 def test_a_large_but_noisy_difference_with_few_windows_is_not_failed(
@@ -274,24 +269,6 @@ def test_an_environment_mismatch_warns_and_still_evaluates(
     assert "WARNING  the environment differs" in render_text(result)
 
 
-def test_bootstrap_percentiles_follow_hist_stats(tmp_path: Path) -> None:
-    """With one block every resample is that block: the value must equal hist_stats's."""
-    run = run_of(tmp_path, seed=2)
-    hist = run.histogram(C)
-    one = SparseBlocks(1, hist.counts_len, (sparse_counts(hist),))
-    p95 = hist_stats(hist).p95_ms or 0.0
-    stats = compare_p95(one, one, run_p95_ms=p95, baseline_p95_ms=p95, resamples=100)
-    assert stats.ci_low == stats.ci_high == stats.ratio == 1.0
-    assert stats.noise_pct == 0.0
-
-
-def test_the_bootstrap_is_seeded(tmp_path: Path, baseline: Baseline) -> None:
-    run = run_of(tmp_path, seed=2, factor={A: 1.1})
-    first = rule(evaluate_gate(run, baseline=baseline), "regression", A).regression
-    again = rule(evaluate_gate(run, baseline=baseline), "regression", A).regression
-    assert first == again
-
-
 def test_a_one_hour_run_is_gated_within_seconds(make_run: MakeRun, tmp_path: Path) -> None:
     hour: dict[str, Any] = {
         "seconds": 3600,
@@ -308,105 +285,6 @@ def test_a_one_hour_run_is_gated_within_seconds(make_run: MakeRun, tmp_path: Pat
     assert r.regression is not None and r.regression.block_s_run == 30
     assert r.regression.blocks_run == 120
     assert result.exit_code == 0
-
-
-# --------------------------------------------------------------------------- outputs
-
-
-@pytest.fixture
-def failing(tmp_path: Path) -> GateResult:
-    gate = {**GATE, "endpoints": ["*", A, "GET /api/gone"]}
-    slos = [slo("p95_ms", endpoint=C, max=30.0), slo("error_rate", max=0.5)]
-    base = load_baseline(run_of(tmp_path / "a", seed=1, gate=gate, slos=slos).path)
-    run = run_of(tmp_path / "b", seed=2, factor={A: 1.3}, gate=gate, slos=slos)
-    return evaluate_gate(run, baseline=base)
-
-
-def test_junit_is_what_ci_systems_read(tmp_path: Path, failing: GateResult) -> None:
-    path = write_junit(failing, tmp_path / "out" / "junit.xml")
-    root = ET.parse(path).getroot()
-    assert root.tag == "testsuites"
-    [suite] = root.findall("testsuite")
-    assert suite.get("name") == "bench gate"
-    cases = suite.findall("testcase")
-    assert suite.get("tests") == str(len(cases)) == "6"
-    assert suite.get("failures") == "2"
-    assert suite.get("skipped") == "1"
-    assert suite.get("errors") == "0"
-    assert float(suite.get("time") or "x") >= 0
-    for case in cases:
-        assert (case.get("classname") or "").startswith("bench.gate.")
-        assert case.get("name")
-    by_name = {c.get("name"): c for c in cases}
-    slo_case = by_name[f"p95_ms [{C}]"]
-    assert slo_case.get("classname") == "bench.gate.slo"
-    failure = slo_case.find("failure")
-    assert failure is not None
-    assert (failure.get("message") or "").startswith("measured ")
-    assert "> allowed 30 ms" in (failure.get("message") or "")
-    regression = by_name[f"p95 regression ≤ +10% [{A}]"].find("failure")
-    assert regression is not None
-    assert "method: block bootstrap of the p95 ratio" in (regression.text or "")
-    assert "90% interval" in (regression.text or "")
-    skipped = by_name["p95 regression ≤ +10% [GET /api/gone]"].find("skipped")
-    assert skipped is not None and "insufficient data" in (skipped.get("message") or "")
-    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
-    assert props["decision"] == "FAIL" and props["exit_code"] == "1"
-
-
-def test_junit_reports_an_invalid_run_as_an_error(tmp_path: Path) -> None:
-    result = evaluate_gate(run_of(tmp_path, seed=2, saturated=True), baseline=None)
-    suite = ET.parse(write_junit(result, tmp_path / "j.xml")).getroot().find("testsuite")
-    assert suite is not None and suite.get("errors") == "1"
-    [case] = [c for c in suite.iter("testcase") if c.find("error") is not None]
-    assert case.get("classname") == "bench.gate.validity"
-
-
-def test_markdown_summary(failing: GateResult) -> None:
-    text = render_markdown(failing)
-    assert text.startswith("## ❌ bench gate: FAIL — flash-sale")
-    assert "| | rule | endpoint | measured | allowed | decision |" in text
-    assert text.count("| ❌ |") == 2 and text.count("| ✅ |") == 3 and text.count("| ⏭️ |") == 1
-    assert "90% interval" in text and "regression: measured +" in text
-    assert "**Verdict:** FAIL (exit 1): 2 of 5 checked rules failed, 1 skipped." in text
-    assert "Regression method: block bootstrap" in text
-
-
-def test_markdown_escapes_table_breaking_text(tmp_path: Path) -> None:
-    weird = "GET /api/a|b"
-    gate = {**GATE, "endpoints": [weird]}
-    run = run_of(tmp_path, seed=2, endpoints={weird: 10.0}, gate=gate, invariants=None)
-    run.meta.versions["python"] = "3.12.0"  # a warning line too
-    text = render_markdown(evaluate_gate(run, baseline=None))
-    assert "GET /api/a\\|b" in text and "GET /api/a|b" not in text
-
-
-def test_the_html_partial(tmp_path: Path, failing: GateResult) -> None:
-    context = gate_context(failing)
-    json.dumps(context)  # a plain dict
-    html = template_environment().get_template("_gate.html").render(gate=context)
-    soup = BeautifulSoup(html, "html.parser")
-    section = soup.find("section", id="gate")
-    assert section is not None
-    assert "FAIL" in section.find(class_="banner").get_text()
-    rows = section.select("table.gate-rules tbody tr")
-    assert len(rows) == len(failing.rules)
-    assert [r["class"][0] for r in rows].count("failed") == 2
-    assert "90% interval" in section.get_text()
-    assert soup.find("script") is None
-
-
-def test_the_html_partial_escapes_and_can_be_absent(tmp_path: Path) -> None:
-    evil = "GET /<script>alert(1)</script>"
-    run = run_of(tmp_path, seed=2, endpoints={evil: 10.0}, gate={**GATE, "endpoints": [evil]})
-    html = (
-        template_environment()
-        .get_template("_gate.html")
-        .render(gate=gate_context(evaluate_gate(run, baseline=None)))
-    )
-    assert "<script>" not in html and "&lt;script&gt;" in html
-    assert template_environment().get_template("_gate.html").render().strip() == ""
-    assert template_environment().get_template("_gate.html").render(gate=None).strip() == ""
 
 
 def test_to_dict_is_json(failing: GateResult) -> None:

@@ -1,4 +1,4 @@
-"""Baselines: saving, loading, refusing what does not fit, warning on environments."""
+"""Baseline files: saving, loading, refusing what does not fit."""
 
 from __future__ import annotations
 
@@ -50,6 +50,17 @@ def edit_meta(folder: Path, **changes: Any) -> None:
     meta = json.loads((folder / "run.json").read_text())
     meta.update(changes)
     (folder / "run.json").write_text(json.dumps(meta))
+
+
+def write_doc(tmp_path: Path, doc: Any) -> Path:
+    path = tmp_path / "baseline.json"
+    path.write_text(json.dumps(doc) if not isinstance(doc, str) else doc)
+    return path
+
+
+@pytest.fixture
+def good_doc(tmp_path: Path) -> dict[str, Any]:
+    return baseline_from_run(load_run(smoke_like(tmp_path))).to_dict()
 
 
 def test_save_and_load_round_trip(tmp_path: Path) -> None:
@@ -124,17 +135,6 @@ def test_an_invalid_run_is_refused_unless_forced(
     assert "--force" in str(caught.value)
     assert not (tmp_path / "b.json").exists()
     assert save_baseline(run, tmp_path / "b.json", force=True).is_file()
-
-
-def write_doc(tmp_path: Path, doc: Any) -> Path:
-    path = tmp_path / "baseline.json"
-    path.write_text(json.dumps(doc) if not isinstance(doc, str) else doc)
-    return path
-
-
-@pytest.fixture
-def good_doc(tmp_path: Path) -> dict[str, Any]:
-    return baseline_from_run(load_run(smoke_like(tmp_path))).to_dict()
 
 
 @pytest.mark.parametrize(

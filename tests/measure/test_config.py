@@ -1,0 +1,46 @@
+"""Sizing a run and its process limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from dhakacart_bench.measure.config import RunConfig, sized_scenario
+from dhakacart_bench.scenario.lookup import load_scenario
+
+
+def test_sized_scenario_scales_to_users_and_duration() -> None:
+    scenario = load_scenario("flash-sale")
+    sized = sized_scenario(RunConfig(scenario=scenario, users=1000, duration_s=15))
+    assert sized.load.peak_users == 1000
+    assert sized.load.duration_s == pytest.approx(15)
+    assert sized.store.deal_opens_at_s == pytest.approx(60 * 15 / 150)
+    default = sized_scenario(RunConfig(scenario=scenario))
+    assert default.load.peak_users == scenario.load.default_users
+
+
+def test_a_run_too_big_for_one_process_is_refused_with_advice() -> None:
+    import resource
+
+    from dhakacart_bench.errors import UsageError
+    from dhakacart_bench.measure.limits import RESERVED_FILES, check_sockets_per_process
+
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[1] - RESERVED_FILES
+    scenario = load_scenario("smoke")
+    with pytest.raises(UsageError, match=r"use --workers 3 or more"):
+        check_sockets_per_process(2 * limit + 1, RunConfig(scenario=scenario))
+    check_sockets_per_process(2 * limit, RunConfig(scenario=scenario, workers=2))
+    # remote workers judge their own limits
+    check_sockets_per_process(10 * limit, RunConfig(scenario=scenario, expect_workers=1))
+
+
+def test_large_runs_get_a_store_built_for_many_connections() -> None:
+    from dhakacart_bench.measure.targets import store_settings
+
+    scenario = load_scenario("flash-sale")
+    small = store_settings(scenario.scaled(500), RunConfig(scenario=scenario))
+    assert (small.worker_class, small.extra_hosts) == ("gthread", ())
+    big = store_settings(scenario.scaled(100_000), RunConfig(scenario=scenario, workers=8))
+    assert big.worker_class == "gevent"
+    assert len(big.extra_hosts) == 7  # one loopback address per local worker
+    assert big.workers * big.worker_connections >= 100_000
+    assert big.workers >= 6  # ~20,000 sockets per store process at most
