@@ -22,7 +22,6 @@ import pytest
 
 from tests.synthetic import MakeRun, write_synthetic_run
 
-
 INTEGRATION = Path(__file__).parent / "integration"
 
 
