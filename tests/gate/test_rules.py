@@ -13,75 +13,19 @@ import pytest
 
 from dhakacart_bench.errors import BaselineError
 from dhakacart_bench.gate.baseline import Baseline, load_baseline
-from dhakacart_bench.gate.result import GateResult, RuleResult
+from dhakacart_bench.gate.result import GateResult
 from dhakacart_bench.gate.rules import evaluate_gate
 from dhakacart_bench.gate.summary import render_markdown, render_text
-from dhakacart_bench.runfolder.reader import Run, load_run
+from dhakacart_bench.runfolder.reader import load_run
 from dhakacart_bench.stats.hdr import hist_stats
-from tests.synthetic import MakeRun, write_synthetic_run
-
-A, B, C = "GET /api/a", "GET /api/b", "POST /api/c"
-ENDPOINTS = {A: 10.0, B: 20.0, C: 40.0}
-
-
-GATE = {"p95_regression_pct": 10.0, "endpoints": ["*", A], "min_requests": 100}
-
-
-def run_of(
-    tmp_path: Path,
-    *,
-    seed: int,
-    factor: dict[str, float] | None = None,
-    **kwargs: Any,
-) -> Run:
-    """A steady 30-second run (60 requests/s per endpoint); ``factor`` scales latencies."""
-    scale = factor or {}
-    base_ms: dict[str, float] = kwargs.pop("endpoints", ENDPOINTS)
-    options: dict[str, Any] = {
-        "seconds": 30,
-        "endpoints": base_ms,
-        "users_profile": lambda s: 36,
-        "latency_model": lambda e, u: base_ms[e] * scale.get(e, 1.0),
-        "gate": GATE,
-        "seed": seed,
-        "name": f"run-{seed}-{sorted(scale.items())}",
-    }
-    options.update(kwargs)
-    return load_run(write_synthetic_run(tmp_path, **options))
-
-
-@pytest.fixture
-def baseline(tmp_path: Path) -> Baseline:
-    return load_baseline(run_of(tmp_path / "base", seed=1).path)
-
-
-def rule(result: GateResult, kind: str, endpoint: str = "*", metric: str = "") -> RuleResult:
-    found = [
-        r
-        for r in result.rules
-        if r.kind == kind and r.endpoint == endpoint and (not metric or r.metric == metric)
-    ]
-    assert len(found) == 1, result.rules
-    return found[0]
-
-
-def slo(metric: str, **fields: Any) -> dict[str, Any]:
-    return {"metric": metric, "endpoint": "*", "max": None, "min": None, "name": metric, **fields}
+from tests.gate.runs import GATE, A, B, C, rule, run_of, slo
+from tests.synthetic import MakeRun
 
 
 def noisy_latency(seed: int, factor: float) -> Callable[[str, float], float]:
     """Each one-second window gets its own, very different median latency."""
     rng = np.random.default_rng(seed)
     return lambda endpoint, users: 10.0 * factor * float(rng.lognormal(0.0, 0.8))
-
-
-@pytest.fixture
-def failing(tmp_path: Path) -> GateResult:
-    gate = {**GATE, "endpoints": ["*", A, "GET /api/gone"]}
-    slos = [slo("p95_ms", endpoint=C, max=30.0), slo("error_rate", max=0.5)]
-    base = load_baseline(run_of(tmp_path / "a", seed=1, gate=gate, slos=slos).path)
-    run = run_of(tmp_path / "b", seed=2, factor={A: 1.3}, gate=gate, slos=slos)
-    return evaluate_gate(run, baseline=base)
 
 
 def test_a_good_run_passes(tmp_path: Path, baseline: Baseline) -> None:

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
 
-from dhakacart_bench.gate.baseline import load_baseline
-from dhakacart_bench.gate.result import GateResult
-from dhakacart_bench.gate.rules import evaluate_gate
 from dhakacart_bench.report.charts import MAX_POINTS, downsample
 from dhakacart_bench.report.context import build_context
-from dhakacart_bench.report.render import render_compare, render_report, template_environment
-from dhakacart_bench.report.sections import gate_context
-from dhakacart_bench.runfolder.reader import Run, load_run
+from dhakacart_bench.report.render import render_compare, render_report
+from dhakacart_bench.runfolder.reader import load_run
 from dhakacart_bench.stats.hdr import hist_stats
 from tests.synthetic import MakeRun, write_synthetic_run
 
@@ -234,74 +228,3 @@ def test_no_slos_is_a_qualified_pass(make_run: MakeRun, tmp_path: Path) -> None:
     ctx = build_context(load_run(make_run(seconds=5, slos=[])), charts=False)
     assert ctx["verdict"]["status"] == "PASS"
     assert "no targets were set" in ctx["verdict"]["headline"]
-
-
-A, B, C = "GET /api/a", "GET /api/b", "POST /api/c"
-ENDPOINTS = {A: 10.0, B: 20.0, C: 40.0}
-
-
-GATE = {"p95_regression_pct": 10.0, "endpoints": ["*", A], "min_requests": 100}
-
-
-def run_of(
-    tmp_path: Path,
-    *,
-    seed: int,
-    factor: dict[str, float] | None = None,
-    **kwargs: Any,
-) -> Run:
-    """A steady 30-second run (60 requests/s per endpoint); ``factor`` scales latencies."""
-    scale = factor or {}
-    base_ms: dict[str, float] = kwargs.pop("endpoints", ENDPOINTS)
-    options: dict[str, Any] = {
-        "seconds": 30,
-        "endpoints": base_ms,
-        "users_profile": lambda s: 36,
-        "latency_model": lambda e, u: base_ms[e] * scale.get(e, 1.0),
-        "gate": GATE,
-        "seed": seed,
-        "name": f"run-{seed}-{sorted(scale.items())}",
-    }
-    options.update(kwargs)
-    return load_run(write_synthetic_run(tmp_path, **options))
-
-
-def slo(metric: str, **fields: Any) -> dict[str, Any]:
-    return {"metric": metric, "endpoint": "*", "max": None, "min": None, "name": metric, **fields}
-
-
-@pytest.fixture
-def failing(tmp_path: Path) -> GateResult:
-    gate = {**GATE, "endpoints": ["*", A, "GET /api/gone"]}
-    slos = [slo("p95_ms", endpoint=C, max=30.0), slo("error_rate", max=0.5)]
-    base = load_baseline(run_of(tmp_path / "a", seed=1, gate=gate, slos=slos).path)
-    run = run_of(tmp_path / "b", seed=2, factor={A: 1.3}, gate=gate, slos=slos)
-    return evaluate_gate(run, baseline=base)
-
-
-def test_the_html_partial(tmp_path: Path, failing: GateResult) -> None:
-    context = gate_context(failing)
-    json.dumps(context)  # a plain dict
-    html = template_environment().get_template("_gate.html").render(gate=context)
-    soup = BeautifulSoup(html, "html.parser")
-    section = soup.find("section", id="gate")
-    assert section is not None
-    assert "FAIL" in section.find(class_="banner").get_text()
-    rows = section.select("table.gate-rules tbody tr")
-    assert len(rows) == len(failing.rules)
-    assert [r["class"][0] for r in rows].count("failed") == 2
-    assert "90% interval" in section.get_text()
-    assert soup.find("script") is None
-
-
-def test_the_html_partial_escapes_and_can_be_absent(tmp_path: Path) -> None:
-    evil = "GET /<script>alert(1)</script>"
-    run = run_of(tmp_path, seed=2, endpoints={evil: 10.0}, gate={**GATE, "endpoints": [evil]})
-    html = (
-        template_environment()
-        .get_template("_gate.html")
-        .render(gate=gate_context(evaluate_gate(run, baseline=None)))
-    )
-    assert "<script>" not in html and "&lt;script&gt;" in html
-    assert template_environment().get_template("_gate.html").render().strip() == ""
-    assert template_environment().get_template("_gate.html").render(gate=None).strip() == ""
