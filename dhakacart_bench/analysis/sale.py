@@ -14,8 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dhakacart_bench.humanize import plural
-
 if TYPE_CHECKING:
     from dhakacart_bench.runfolder.meta import OutcomesMeta
     from dhakacart_bench.runfolder.reader import Run
@@ -69,7 +67,7 @@ class SaleStory:
         out = []
         if self.attempted:
             parts = [
-                f"{self.won:,} won ({plural(self.units_won, 'unit')})",
+                f"{self.won:,} won ({_units(self.units_won)})",
                 f"{self.sold_out:,} answered sold out",
                 f"{self.limit_reached:,} refused by the per-shopper limit",
             ]
@@ -91,7 +89,7 @@ class SaleStory:
             stock = f" of {self.stock:,}" if self.stock is not None else ""
             out.append(f"The deal did not sell out: {self.units_won:,}{stock} units were won.")
         if self.orders:
-            out.append(f"{self.orders:,} orders placed, {plural(self.units, 'unit')} in all.")
+            out.append(f"{self.orders:,} orders placed, {_units(self.units)} in all.")
         if self.checkouts_out_of_stock:
             out.append(
                 f"{self.checkouts_out_of_stock:,} checkouts were refused for lack of stock"
@@ -102,6 +100,12 @@ class SaleStory:
             out.append(
                 f"The store counted {self.store_units_claimed:,} deal units claimed — {agree}"
                 f" with the {self.units_won:,} the shoppers were told they won."
+            )
+        if self.store_orders is not None and self.orders:
+            agree = "agrees" if self.store_orders == self.orders else "DISAGREES"
+            out.append(
+                f"The store counted {self.store_orders:,} orders — {agree} with the"
+                f" {self.orders:,} the shoppers placed."
             )
         return out
 
@@ -143,6 +147,11 @@ def _story(outcomes: OutcomesMeta, run: Run) -> SaleStory:
         store_units_claimed=_int(stats.get("deal_units_claimed")) if bundled else None,
         store_orders=_int(stats.get("orders")) if bundled else None,
     )
+
+
+def _units(count: int) -> str:
+    """``1 unit``, ``1,562 units``."""
+    return f"{count:,} unit" + ("" if count == 1 else "s")
 
 
 def _int(value: object) -> int | None:

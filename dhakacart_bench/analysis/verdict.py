@@ -95,17 +95,18 @@ class Verdict:
         return "Can't tell from this run."
 
     @property
-    def shown(self) -> str:
-        """What this run shows, in one sentence (with its scale)."""
+    def shown(self) -> str | None:
+        """What this run shows, in one sentence (with its scale); None when it shows
+        nothing (INCONCLUSIVE) or its scale is unknown."""
         if self.scale is None:
-            return self.headline
+            return None
         size = self.scale.words
         if self.status == PASS:
             held = "Every target held" if self.slos else "The run completed (no targets set)"
             return f"{held} with {size}."
         if self.status == FAIL:
             return f"At least one target was missed with {size}."
-        return f"Nothing can be concluded from this run ({size})."
+        return None
 
     @property
     def not_shown(self) -> str | None:

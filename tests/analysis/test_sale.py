@@ -41,6 +41,7 @@ def test_the_sale_as_the_shoppers_saw_it(make_run: MakeRun) -> None:
     assert any("sold out (50 units) 1.4 s after the opening at 60 s" in line for line in lines)
     assert any("62 orders placed, 69 units in all" in line for line in lines)
     assert any("agrees with the 50 the shoppers were told they won" in line for line in lines)
+    assert any("The store counted 62 orders — agrees with the 62" in line for line in lines)
 
 
 def test_the_store_and_the_shoppers_disagreeing_is_said(make_run: MakeRun) -> None:
