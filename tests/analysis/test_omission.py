@@ -3,6 +3,8 @@ stalled while its users waited."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dhakacart_bench.analysis.omission import coordinated_omission
@@ -15,7 +17,8 @@ SECONDS = 70
 STALLING = periodic(SECONDS, rate=1000, every_s=7, for_s=2)
 
 
-def _stalling_run(make_run: MakeRun, **options: object) -> object:
+def stalling_run(make_run: MakeRun, **options: object) -> Path:
+    """A closed run of 10 users against a target that stalls 2 s every 7 s."""
     return make_run(
         seconds=SECONDS,
         endpoints={"GET /api/products/[id]": 5.0},
@@ -30,7 +33,7 @@ def _stalling_run(make_run: MakeRun, **options: object) -> object:
 def test_a_stalling_closed_run_passes_but_says_its_percentiles_understate(
     make_run: MakeRun,
 ) -> None:
-    run = load_run(_stalling_run(make_run))
+    run = load_run(stalling_run(make_run))
     verdict = evaluate_verdict(run)
     assert verdict.status == PASS  # the SLOs held, as the closed loop measured them
     assert verdict.full_size and verdict.latency_understated and not verdict.ready
@@ -49,7 +52,7 @@ def test_a_stalling_closed_run_passes_but_says_its_percentiles_understate(
 
 
 def test_an_open_model_run_has_no_coordinated_omission(make_run: MakeRun) -> None:
-    run = load_run(_stalling_run(make_run, workload_model="open", invariants=None))
+    run = load_run(stalling_run(make_run, workload_model="open", invariants=None))
     assert coordinated_omission(run) is None
     assert not evaluate_verdict(run).latency_understated
 

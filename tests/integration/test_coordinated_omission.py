@@ -6,11 +6,8 @@ model."""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,45 +17,30 @@ from dhakacart_bench.measure.config import RunConfig
 from dhakacart_bench.measure.run import run_scenario
 from dhakacart_bench.runfolder.reader import load_run
 from dhakacart_bench.scenario.lookup import load_scenario
+from tests.servers import JsonHandler, serve_in_thread
 
 EVERY_S = 6.0
 STALL_S = 2.0
 
 
-class _Stalling(BaseHTTPRequestHandler):
+class _Stalling(JsonHandler):
     """Answers at once, except in the first STALL_S of every EVERY_S: then it waits until
     the stall ends (every request arriving in a stall waits the rest of it)."""
 
-    protocol_version = "HTTP/1.0"  # one request per connection: no kept-alive socket leaks
     started = 0.0
 
     def do_GET(self) -> None:
         phase = (time.monotonic() - self.started) % EVERY_S
         if phase < STALL_S:
             time.sleep(STALL_S - phase)  # patched by gevent: the rest of the process runs on
-        body = json.dumps({"id": 1}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.answer(200, {"id": 1})
 
 
 @pytest.fixture
 def stalling_target() -> Iterator[str]:
     _Stalling.started = time.monotonic()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stalling)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_in_thread(_Stalling) as url:
+        yield url
 
 
 def _scenario(tmp_path: Path, seconds: int) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,19 +11,14 @@ import pytest
 
 from dhakacart_bench.report.render import render_report
 from dhakacart_bench.runfolder.reader import load_run
+from tests.chromium import HEADLESS, PNG_MAGIC, find_chromium
 from tests.synthetic import MakeRun
-
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-
-
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def _chromium() -> str:
-    for name in CHROMIUM_NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
+    found = find_chromium()
+    if found:
+        return found
     if os.environ.get("CI") == "true":
         pytest.fail(
             "Chromium is required in CI for the report browser test (apt-get install -y chromium)"
@@ -37,15 +31,7 @@ def _open(chromium: str, page: Path, work: Path, screenshot: Path) -> list[str]:
     net_log = work / "net-log.json"
     args = [
         chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--host-resolver-rules=MAP * ~NOTFOUND",
+        *HEADLESS,
         f"--user-data-dir={work / 'profile'}",
         f"--log-net-log={net_log}",
         f"--screenshot={screenshot}",

@@ -4,10 +4,7 @@
 from __future__ import annotations
 
 import importlib.util
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any, ClassVar
@@ -19,44 +16,27 @@ from locust.event import Events
 from dhakacart_bench.measure import outcomes
 from dhakacart_bench.measure.engines.locustfile import _close_client
 from dhakacart_bench.measure.recorder import Recorder
+from tests.servers import JsonHandler, serve_in_thread
 
 SHOPPERS = Path(__file__).resolve().parents[2] / "locustfiles" / "shoppers.py"
 
 
-class _ScriptedStore(BaseHTTPRequestHandler):
+class _ScriptedStore(JsonHandler):
     """Answers each claim / checkout with the next scripted (status, body)."""
 
-    protocol_version = "HTTP/1.0"  # one request per connection: no kept-alive socket leaks
     claims: ClassVar[list[tuple[int, dict[str, Any]]]] = []
     checkouts: ClassVar[list[tuple[int, dict[str, Any]]]] = []
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
         script = self.claims if "/claim" in self.path else self.checkouts
-        status, body = script.pop(0)
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.answer(*script.pop(0))
 
 
 @pytest.fixture
 def store() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _ScriptedStore)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_in_thread(_ScriptedStore) as url:
+        yield url
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from bs4 import BeautifulSoup
 
 from dhakacart_bench.report.render import render_compare, render_report
 from dhakacart_bench.runfolder.reader import load_run
+from tests.analysis.test_omission import stalling_run
 from tests.analysis.test_sale import SALE, STORE, _invariants
-from tests.stats.test_stalls import periodic
 from tests.synthetic import MakeRun
 
 
@@ -63,16 +63,7 @@ def test_no_outcomes_no_sale_section(make_run: MakeRun) -> None:
 
 
 def test_stalls_are_said_in_the_verdict_and_shaded_on_the_load_chart(make_run: MakeRun) -> None:
-    stalling = periodic(70, rate=1000, every_s=7, for_s=2)
-    run = load_run(
-        make_run(
-            seconds=70,
-            users_profile=lambda s: 10,
-            rate_at=lambda s, users: stalling[s],
-            reference_users=10,
-        )
-    )
-    soup = _soup(render_report(run))
+    soup = _soup(render_report(load_run(stalling_run(make_run))))
     banner = soup.find(id="verdict").get_text(" ")
     assert "Coordinated omission" in banner and "understate what arriving shoppers" in banner
     assert "completions stalled" in soup.find(id="chart-load").get_text()
