@@ -31,8 +31,10 @@ from pathlib import Path
 
 from locust.stats import RequestStats, StatsEntry
 
+from dhakacart_bench.analysis.verdict import evaluate_verdict
 from dhakacart_bench.measure.config import RunConfig
 from dhakacart_bench.measure.run import run_scenario
+from dhakacart_bench.runfolder.reader import load_run
 from dhakacart_bench.scenario.lookup import load_scenario
 from dhakacart_bench.target.commands import StoreSettings
 from dhakacart_bench.target.process import ManagedStore
@@ -87,7 +89,8 @@ def run(name: str, body: str, host: str, tmp: Path) -> tuple[dict, list[float]]:
         locust.events.request.remove_listener(capture)
     meta = json.loads((result.run_dir / "run.json").read_text())
     summary = json.loads((result.run_dir / "summary.json").read_text())
-    return {"summary": summary["total"], "meta": meta, "run_dir": result.run_dir}, raw
+    verdict = evaluate_verdict(load_run(result.run_dir))  # while the folder exists
+    return {"summary": summary["total"], "meta": meta, "verdict": verdict}, raw
 
 
 def main() -> None:
@@ -137,11 +140,8 @@ def main() -> None:
         f" lag p99 {arrivals['lag_ms_p99']:.1f} ms, dropped {arrivals['dropped']}"
     )
     print(f"p99 open / closed = {o['p99_ms'] / c['p99_ms']:.0f}x")
-    from dhakacart_bench.analysis.verdict import evaluate_verdict
-    from dhakacart_bench.runfolder.reader import load_run
-
     analytic = args.stall_ms - 0.01 * args.every_s * 1000 + c["p50_ms"]
-    verdict = evaluate_verdict(load_run(closed["run_dir"]))
+    verdict = closed["verdict"]
     omission = verdict.omission
     if omission is None:
         print("closed run's verdict: no stalls found")

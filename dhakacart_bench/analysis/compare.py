@@ -48,11 +48,20 @@ DEFAULT_MIN_REQUESTS: int = default("min_endpoint_requests")
 TAIL_REQUESTS = 5
 #: Fewest blocks (seconds with requests) in either run for a bootstrap.
 MIN_BLOCKS = 5
+#: Resamples in each tail of an interval, at least (so a 99.7% interval is not 3 draws).
+TAIL_RESAMPLES = 5
 
 WORSE, BETTER = "worse", "better"
 NO_CHANGE = "no significant change"
 TOO_FEW = "too few requests"
 NOT_COMPARED = "not compared"
+
+
+def fmt_confidence(confidence: float) -> str:
+    """``90%``, ``99.7%``, ``99.96%``: as many digits as it takes not to read 100%."""
+    tail = 100 - confidence * 100
+    digits = 0 if tail <= 0 else min(3, max(0, -math.floor(math.log10(tail))))
+    return f"{confidence * 100:.{digits}f}%"
 
 
 def min_requests_for(metric: str, floor: int = DEFAULT_MIN_REQUESTS) -> int:
@@ -111,12 +120,10 @@ class Change:
         """``90% interval +3.1% … +21.0%`` (error rate: in percentage points)."""
         if self.low is None or self.high is None or self.confidence is None:
             return None
+        level = fmt_confidence(self.confidence)
         if self.metric == "error_rate":
-            return (
-                f"{self.confidence:.0%} interval {self.low * 100:+.2f} …"
-                f" {self.high * 100:+.2f} points"
-            )
-        return f"{self.confidence:.0%} interval {pct_change(self.low)} … {pct_change(self.high)}"
+            return f"{level} interval {self.low * 100:+.2f} … {self.high * 100:+.2f} points"
+        return f"{level} interval {pct_change(self.low)} … {pct_change(self.high)}"
 
     @property
     def text(self) -> str:
@@ -146,6 +153,9 @@ class Comparison:
     rows: tuple[dict[str, Any], ...]
     top_changes: tuple[Change, ...]
     confidence: float = DEFAULT_CONFIDENCE
+    """The confidence that all the judged changes' intervals hold together."""
+    tests: int = 0
+    """How many changes were judged with an interval."""
     method: str = ""
 
     @property
@@ -286,6 +296,18 @@ def _too_few(change: Change) -> Change:
     return replace(change, judgement=TOO_FEW)
 
 
+def family_confidence(confidence: float, tests: int) -> float:
+    """Each test's confidence so that ``tests`` intervals hold together with
+    ``confidence`` (Bonferroni: 1 - (1 - confidence) / tests)."""
+    return 1 - (1 - confidence) / max(1, tests)
+
+
+def resamples_for(confidence: float, resamples: int) -> int:
+    """Enough resamples that each tail of a ``confidence`` interval holds at least
+    :data:`TAIL_RESAMPLES` of them (and never fewer than ``resamples``)."""
+    return max(resamples, math.ceil(TAIL_RESAMPLES / ((1 - confidence) / 2)))
+
+
 def compare_runs(
     baseline: Run,
     run: Run,
@@ -299,10 +321,14 @@ def compare_runs(
     """Compare ``run`` with ``baseline`` per endpoint; rank the ``top`` biggest changes
     that are worse or better beyond the noise (see the module docstring).
 
-    Latency and throughput changes rank by their relative size, error-rate changes by
-    percentage points (1 point ranks like a 100% latency change). The all-endpoints row
-    is judged but never ranked. A metric with fewer than :func:`min_requests_for`
-    requests (``min_count`` at least) in either run is "too few requests".
+    ``confidence`` holds for all the judged changes together: with m of them, each
+    interval is a ``1 - (1 - confidence) / m`` interval (Bonferroni), so two runs of the
+    same thing come out "worse" somewhere with at most ``1 - confidence`` chance — not
+    once in ten metrics. Latency and throughput changes rank by their relative size,
+    error-rate changes by percentage points (1 point ranks like a 100% latency change).
+    The all-endpoints row is judged but never ranked. A metric with fewer than
+    :func:`min_requests_for` requests (``min_count`` at least) in either run is "too few
+    requests".
     """
 
     def rows_of(r: Run) -> dict[str, EndpointSummary]:
@@ -311,22 +337,30 @@ def compare_runs(
     a, b = rows_of(baseline), rows_of(run)
     names = sorted(set(a) | set(b), key=lambda e: (e != TOTAL, e))
     counts = {e: (a[e].count if e in a else 0, b[e].count if e in b else 0) for e in names}
-    judged_names = [e for e in names if min(counts[e]) >= min_count]
-    judge = _Judge(baseline, run, judged_names, resamples=resamples, seed=seed)
+    plain: dict[str, dict[str, Change]] = {}
+    for endpoint in names:
+        plain[endpoint] = {}
+        for metric in COMPARED:
+            change = _plain(endpoint, metric, _metric_of(a.get(endpoint), metric),
+                            _metric_of(b.get(endpoint), metric))  # fmt: skip
+            if change.delta is not None and min(counts[endpoint]) < min_requests_for(
+                metric, min_count
+            ):
+                change = _too_few(change)
+            elif metric == "error_rate" and change.baseline == change.current == 0:
+                change = replace(change, judgement=NO_CHANGE)  # no errors on either side
+            plain[endpoint][metric] = change
+    to_judge = [c for changes in plain.values() for c in changes.values() if _judgeable(c)]
+    each = family_confidence(confidence, len(to_judge))
+    judged_names = sorted({c.endpoint for c in to_judge})
+    judge = _Judge(baseline, run, judged_names, resamples=resamples_for(each, resamples), seed=seed)
     rows, ranked = [], []
     for number, endpoint in enumerate(names):
         changes = {}
-        for offset, metric in enumerate(COMPARED):
-            change = _plain(endpoint, metric, _metric_of(a.get(endpoint), metric),
-                            _metric_of(b.get(endpoint), metric))  # fmt: skip
-            if change.delta is None:
-                pass  # one run has no requests: nothing to judge
-            elif min(counts[endpoint]) < min_requests_for(metric, min_count):
-                change = _too_few(change)
-            elif metric in PERCENTILE_OF:
-                change = judge.latency(change, number * len(COMPARED) + offset, confidence)
-            else:
-                change = judge.rate(change, number * len(COMPARED) + offset, confidence)
+        for offset, (metric, change) in enumerate(plain[endpoint].items()):
+            if _judgeable(change):
+                how = judge.latency if metric in PERCENTILE_OF else judge.rate
+                change = how(change, number * len(COMPARED) + offset, each)
             changes[metric] = change
         rows.append(
             {
@@ -345,8 +379,15 @@ def compare_runs(
         tuple(rows),
         tuple(ranked[:top]),
         confidence=confidence,
+        tests=len(to_judge),
         method=(
-            f"block bootstrap ({resamples:,} resamples): latency percentiles from per-block"
-            " HDR histograms, throughput and error rate from blocks of seconds"
+            f"block bootstrap, {judge.resamples:,} resamples: latency percentiles from"
+            " per-block HDR histograms, throughput and error rate from blocks of seconds;"
+            f" each interval at {fmt_confidence(each)} (Bonferroni)"
         ),
     )
+
+
+def _judgeable(change: Change) -> bool:
+    """Measured on both sides with enough requests: to be judged with an interval."""
+    return change.delta is not None and change.judgement == NOT_COMPARED

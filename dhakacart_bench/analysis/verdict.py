@@ -75,7 +75,8 @@ class Verdict:
         if self.status == PASS and self.ready:
             if not self.slos:
                 return "Yes, as far as it goes — no targets were set to judge this run."
-            return "Yes — every target held at the full size the scenario is written for."
+            size = f"with {self.scale.reference_words}, " if self.scale is not None else "at "
+            return f"Yes — every target held {size}the full size the scenario is written for."
         if self.status == PASS and self.latency_understated:
             return (
                 "Not shown — every target held, but the target stalled and this closed-model"
@@ -114,18 +115,19 @@ class Verdict:
         scale = self.scale
         if self.status != PASS or scale is None:
             return None
+        missing = []
         if self.latency_understated:
-            return (
+            missing.append(
                 "What arriving shoppers would wait during the stalls: a closed-model run"
                 " hides it — run the scenario in the open model."
             )
         if not scale.full_size:
-            return (
+            missing.append(
                 f"That the store holds {scale.reference_words}: run at full size"
                 f" ({scale.full_size_command}, with --workers to spread the load) for that"
                 " evidence."
             )
-        return None
+        return " ".join(missing) or None
 
 
 def evaluate_verdict(run: Run, slos: Iterable[SloResult] | None = None) -> Verdict:

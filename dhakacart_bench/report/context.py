@@ -162,6 +162,7 @@ def changes_context(cmp: Comparison) -> dict[str, Any]:
         "baseline_id": cmp.baseline_id,
         "method": cmp.method,
         "confidence": cmp.confidence,
+        "tests": cmp.tests,
         "unchanged": cmp.unchanged,
         "top": [_change(c) for c in cmp.top_changes],
         "rows": [
