@@ -26,6 +26,11 @@ FULL_SIZE_FRACTION = 0.99
 MAX_DROPPED_FRACTION = 0.01
 
 
+def fmt_rate(rate: float) -> str:
+    """``12,346``, ``100``, ``0.5``: an arrival rate as people write it."""
+    return f"{rate:,.0f}" if rate >= 1000 else f"{rate:.4g}"
+
+
 def fmt_share(fraction: float) -> str:
     """``0.005`` → ``0.5 %``; ``1.0`` → ``100 %``; ``0.00012`` → ``0.012 %``."""
     pct = fraction * 100
@@ -77,14 +82,14 @@ class Scale:
     def load_words(self) -> str:
         """``500 shoppers`` or ``120 arrivals/s``: the load this run carried."""
         if self.model == "open" and self.arrival_rate is not None:
-            return f"{self.arrival_rate:,.4g} arrivals/s"
+            return f"{fmt_rate(self.arrival_rate)} arrivals/s"
         return f"{self.users:,} shoppers"
 
     @property
     def reference_words(self) -> str:
         """``100,000 shoppers`` or ``200 arrivals/s``: the load the scenario is written for."""
         if self.model == "open" and self.reference_arrival_rate is not None:
-            return f"{self.reference_arrival_rate:,.4g} arrivals/s"
+            return f"{fmt_rate(self.reference_arrival_rate)} arrivals/s"
         return f"{self.reference_users:,} shoppers"
 
     @property
@@ -96,7 +101,7 @@ class Scale:
         if self.model == "open" and self.arrival_rate is not None:
             ref = self.reference_arrival_rate or 0.0
             text = (
-                f"{self.arrival_rate:,.4g} of the {ref:,.4g} arrivals/s the scenario is"
+                f"{fmt_rate(self.arrival_rate)} of the {fmt_rate(ref)} arrivals/s the scenario is"
                 f" written for ({fmt_share(fraction)})"
             )
             if self.dropped_fraction > MAX_DROPPED_FRACTION:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dhakacart_bench.analysis.scale import Scale, fmt_share, scale_of
+from dhakacart_bench.analysis.scale import Scale, fmt_rate, fmt_share, scale_of
 from dhakacart_bench.analysis.verdict import FAIL, INCONCLUSIVE, PASS, evaluate_verdict
 from dhakacart_bench.runfolder.meta import ArrivalsMeta, UsersMeta
 from dhakacart_bench.runfolder.reader import load_run
@@ -19,6 +19,11 @@ from tests.synthetic import MakeRun, rewrite_meta
 )
 def test_shares_are_said_plainly(fraction: float, text: str) -> None:
     assert fmt_share(fraction) == text
+
+
+@pytest.mark.parametrize(("rate", "text"), [(12345.6, "12,346"), (100.0, "100"), (0.5, "0.5")])
+def test_rates_are_said_plainly(rate: float, text: str) -> None:
+    assert fmt_rate(rate) == text
 
 
 def test_a_scaled_down_pass_says_what_it_did_and_did_not_show(make_run: MakeRun) -> None:
