@@ -1,18 +1,21 @@
-"""Open vs closed model against a target that stalls 1.5 s every 5 s.
+"""Open vs closed model against a target that stalls (default 1.5 s every 5 s).
 
 The bundled store runs with its stall fault on (every request arriving in the
-first 1.5 s of each 5-s period waits until the stall ends). Against it, one
-after the other, for --seconds each:
+first --stall-ms of each --every-s period waits until the stall ends). Against it,
+one after the other, for --seconds each:
 
 - closed loop: 10 ProductReader users with no think time (Locust's model);
 - open model: ProductReader arrivals at --rate per second (Poisson), pool of
   --pool users.
 
-Printed: p50/p99/max from bench's HDR histograms for each, and the closed
-loop's p99 as Locust itself would report it. For an open arrival process the
-expected p99 is ~1.45 s (30% of arrivals land in a stall and wait 0..1.5 s).
+Printed: p50/p99/max from bench's HDR histograms for each, the closed
+loop's p99 as Locust itself would report it, and what the closed run's verdict
+says about coordinated omission (its stalls and the p99 it estimates arrivals
+would have seen). For an open arrival process the expected p99 is
+stall - 1% of the period (~1.45 s for 1.5 s every 5 s).
 
     python benchmarks/open_model.py [--seconds 30] [--rate 100] [--pool 400]
+                                    [--every-s 5] [--stall-ms 1500]
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ from pathlib import Path
 
 from locust.stats import RequestStats, StatsEntry
 
+from dhakacart_bench.analysis.verdict import evaluate_verdict
 from dhakacart_bench.measure.config import RunConfig
 from dhakacart_bench.measure.run import run_scenario
+from dhakacart_bench.runfolder.reader import load_run
 from dhakacart_bench.scenario.lookup import load_scenario
 from dhakacart_bench.target.commands import StoreSettings
 from dhakacart_bench.target.process import ManagedStore
@@ -66,6 +71,7 @@ arrival_rate = {rate}
 
 
 def run(name: str, body: str, host: str, tmp: Path) -> tuple[dict, list[float]]:
+    """Run one scenario against ``host``; its summary, run.json and raw response times."""
     path = tmp / f"{name}.toml"
     locustfile = (HERE.parent / "locustfiles" / "probe.py").as_posix()
     path.write_text(HEADER.format(name=name, locustfile=locustfile) + body)
@@ -83,7 +89,8 @@ def run(name: str, body: str, host: str, tmp: Path) -> tuple[dict, list[float]]:
         locust.events.request.remove_listener(capture)
     meta = json.loads((result.run_dir / "run.json").read_text())
     summary = json.loads((result.run_dir / "summary.json").read_text())
-    return {"summary": summary["total"], "meta": meta}, raw
+    verdict = evaluate_verdict(load_run(result.run_dir))  # while the folder exists
+    return {"summary": summary["total"], "meta": meta, "verdict": verdict}, raw
 
 
 def main() -> None:
@@ -91,7 +98,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--pool", type=int, default=400)
+    parser.add_argument("--every-s", type=float, default=STALL["stall"]["every_s"])
+    parser.add_argument("--stall-ms", type=float, default=STALL["stall"]["for_ms"])
     args = parser.parse_args()
+    STALL["stall"] = {"every_s": args.every_s, "for_ms": args.stall_ms}
     store = ManagedStore(StoreSettings(workers=2, threads=64, faults=STALL))
     store.start()
     try:
@@ -130,6 +140,20 @@ def main() -> None:
         f" lag p99 {arrivals['lag_ms_p99']:.1f} ms, dropped {arrivals['dropped']}"
     )
     print(f"p99 open / closed = {o['p99_ms'] / c['p99_ms']:.0f}x")
+    analytic = args.stall_ms - 0.01 * args.every_s * 1000 + c["p50_ms"]
+    verdict = closed["verdict"]
+    omission = verdict.omission
+    if omission is None:
+        print("closed run's verdict: no stalls found")
+    else:
+        stalls = omission.stalls
+        print(
+            f"closed run's verdict: {verdict.status}, {len(stalls.stalls)} stalls,"
+            f" {stalls.lost_s:.1f} s lost ({stalls.fraction:.0%}), arrivals' p99 estimated"
+            f" {omission.estimated_p99_ms or 0:.0f} ms (analytic {analytic:.0f} ms,"
+            f" open model measured {o['p99_ms']:.0f} ms); latency understated:"
+            f" {verdict.latency_understated}"
+        )
 
 
 if __name__ == "__main__":

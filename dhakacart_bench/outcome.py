@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dhakacart_bench.analysis.verdict import evaluate_verdict
+from dhakacart_bench.analysis.verdict import Verdict, evaluate_verdict
 from dhakacart_bench.errors import EXIT_FAILED, EXIT_OK, EXIT_RUN_ERROR
 from dhakacart_bench.gate.rules import evaluate_gate
 from dhakacart_bench.report.render import render_report
+from dhakacart_bench.report.terminal import verdict_lines
 from dhakacart_bench.runfolder.meta import VerdictMeta
 from dhakacart_bench.runfolder.reader import load_run
 from dhakacart_bench.runfolder.writer import write_run_json
@@ -32,10 +33,15 @@ class Outcome:
     exit_code: int
     report: Path | None
     gate: Any = None  # a dhakacart_bench.gate.GateResult when the gate was asked for
+    #: the verdict itself: its scale, whether it answers "ready for the sale?" with yes
+    judged: Verdict | None = None
 
     def describe(self) -> str:
-        lines = [f"Verdict: {self.verdict}"]
-        lines += [f"  - {reason}" for reason in self.reasons]
+        if self.judged is not None:
+            lines = verdict_lines(self.judged)
+        else:
+            lines = [f"Verdict: {self.verdict}"]
+            lines += [f"  - {reason}" for reason in self.reasons]
         lines.append(f"Run folder: {self.run_dir}")
         if self.report is not None:
             lines.append(f"Report:     {self.report}")
@@ -61,7 +67,16 @@ def conclude(
     run = load_run(run_dir)
     verdict = evaluate_verdict(run)
     exit_code = EXIT_CODE_OF[verdict.status]
-    recorded = VerdictMeta(verdict.status, verdict.reasons, verdict.validity)
+    scale = verdict.scale
+    recorded = VerdictMeta(
+        verdict.status,
+        verdict.reasons,
+        verdict.validity,
+        scale_fraction=None if scale is None else scale.fraction,
+        full_size=verdict.full_size,
+        ready=verdict.ready,
+        latency_understated=verdict.latency_understated,
+    )
     write_run_json(run.path, run.meta.with_verdict(recorded, exit_code))
     run = load_run(run_dir)
     gate_result = None
@@ -79,4 +94,5 @@ def conclude(
         exit_code=exit_code,
         report=report,
         gate=gate_result,
+        judged=verdict,
     )

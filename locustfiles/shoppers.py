@@ -8,22 +8,25 @@ without an order id is a failure, not a sale.
 
 Expected business answers are not errors: a 409 ``sold_out`` from a flash-sale
 claim or an ``out_of_stock`` checkout is the store doing its job. They are
-counted as successes and tallied in ``OUTCOMES`` (per process) so a run can
-tell "sold out" from "broken".
+counted as successes and tallied as business outcomes
+(:func:`dhakacart_bench.measure.outcomes.tally`), so a run can tell "sold out"
+from "broken": the tallies are merged over every worker into run.json and the
+report's business section. The names (docs/scenarios.md): ``deal:attempted``,
+``deal:claimed``, ``deal:sold_out``, ``deal:limit_reached``, ``deal:not_active``,
+``checkout:placed``, ``checkout:out_of_stock``; ``units`` are the items an order
+holds.
 """
 
 from __future__ import annotations
 
 import random
 import uuid
-from collections import Counter
 from typing import Any
 
 from locust import between, task
 from locust.contrib.fasthttp import FastHttpUser
 
-#: Business outcomes seen by this process (e.g. "deal:claimed", "deal:sold_out").
-OUTCOMES: Counter[str] = Counter()
+from dhakacart_bench.measure.outcomes import tally
 
 PASSWORD = "shopper-pass-1234"
 PER_PAGE = 20
@@ -40,6 +43,20 @@ def _json(response: Any) -> dict[str, Any] | None:
 def _error_code(response: Any) -> str:
     body = _json(response)
     return str(body.get("error", "")) if body else ""
+
+
+def _whole(value: Any, default: int = 0) -> int:
+    """``value`` as a whole number ≥ 0 (``default`` when it is not one)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return default
+    return value
+
+
+def _units(lines: Any) -> int:
+    """Items in an order: the sum of its lines' quantities."""
+    if not isinstance(lines, list):
+        return 0
+    return sum(_whole(line.get("quantity")) for line in lines if isinstance(line, dict))
 
 
 def wrong_status(response: Any, expected: int) -> None:
@@ -268,9 +285,9 @@ class Buyer(SignedInShopper):
                 if not body.get("order_id"):
                     resp.failure("checkout answered 201 without an order id")
                 else:
-                    OUTCOMES["checkout:placed"] += 1
+                    tally("checkout:placed", units=_units(body.get("lines")))
             elif resp.status_code == 409 and body.get("error") == "out_of_stock":
-                OUTCOMES["checkout:out_of_stock"] += 1
+                tally("checkout:out_of_stock")
                 resp.success()
             else:
                 wrong_status(resp, 201)
@@ -308,6 +325,7 @@ class FlashSaleBuyer(SignedInShopper):
         return active[0] if active else None
 
     def claim(self, deal_id: int) -> None:
+        tally("deal:attempted")
         with self.client.post(
             f"/api/deals/{deal_id}/claim",
             json={"quantity": 1},
@@ -321,14 +339,14 @@ class FlashSaleBuyer(SignedInShopper):
                 if not body.get("order_id"):
                     resp.failure("claim answered 201 without an order id")
                 else:
-                    OUTCOMES["deal:claimed"] += 1
+                    tally("deal:claimed", units=_whole(body.get("quantity"), 1))
                 self.done = True
             elif resp.status_code == 409 and code in ("sold_out", "limit_reached"):
-                OUTCOMES[f"deal:{code}"] += 1
+                tally(f"deal:{code}")
                 resp.success()
                 self.done = True
             elif resp.status_code == 409 and code == "deal_not_active":
-                OUTCOMES["deal:not_active"] += 1
+                tally("deal:not_active")
                 resp.success()
             else:
                 wrong_status(resp, 201)

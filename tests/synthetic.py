@@ -134,6 +134,8 @@ def _scenario(
     seconds: int,
     slos: Sequence[Mapping[str, Any]],
     gate: Mapping[str, Any] | None,
+    reference_users: int = 100_000,
+    store: Mapping[str, Any] | None = None,
 ) -> Scenario:
     if model == "open":
         stages: tuple[Stage, ...] = (Stage(duration_s=float(seconds), arrival_rate=10.0),)
@@ -151,11 +153,11 @@ def _scenario(
         locustfile=Path("/locustfiles/shoppers.py"),
         users=(UserSpec(class_name="Browser"),),
         host=None,
-        store=StoreSpec(),
+        store=StoreSpec(**(store or {})),
         load=LoadSpec(
             model="open" if model == "open" else "closed",
             stages=stages,
-            reference_users=100_000,
+            reference_users=reference_users,
             default_users=max(peak, 1),
             max_users=max(peak, 1) if model == "open" else None,
         ),
@@ -189,6 +191,10 @@ def write_synthetic_run(
     processes: int = 1,
     name: str | None = None,
     seed: int = 0,
+    reference_users: int = 100_000,
+    outcomes: Sequence[Mapping[str, Any]] | None = None,
+    store: Mapping[str, Any] | None = None,
+    rate_at: Callable[[int, int], float] | None = None,
 ) -> Path:
     """Write a synthetic run folder under ``parent`` and return its path.
 
@@ -196,7 +202,12 @@ def write_synthetic_run(
     checked); an :class:`InvariantsMeta` is recorded as given. ``errors`` replaces the
     errors the error model derives (dicts of errors.json's keys). ``stepped=True`` with
     no ``users_profile`` holds 10, 20, 40, 60, 80, 100 users for ``seconds / 6`` each;
-    otherwise the default is a ramp from 10 to 100 users.
+    otherwise the default is a ramp from 10 to 100 users. ``reference_users`` is the size
+    the scenario is written for. ``outcomes`` are business-outcome tallies (dicts of
+    name, count, units, first_s, last_s), merged through the recorder as a master merges
+    a worker's; ``store`` the scenario's ``[store]`` (StoreSpec's fields). ``rate_at(second,
+    users)``, when given, replaces the throughput model: the requests completed in that
+    second (a stall is a second with none).
     """
     rng = np.random.default_rng(seed)
     if endpoints is None:
@@ -228,7 +239,8 @@ def write_synthetic_run(
         peak = max(peak, users)
         at = start + second + 0.5
         recorder.set_users(users, at)
-        per_endpoint = x_of_n(users) / len(names)
+        completed = rate_at(second, users) if rate_at is not None else x_of_n(users)
+        per_endpoint = completed / len(names)
         cells = {}
         for endpoint in names:
             n = round(per_endpoint)
@@ -269,7 +281,17 @@ def write_synthetic_run(
             }
             for i, e in enumerate(errors)
         }
-    recorder.ingest([], list(derived.values()))
+    shipped = [
+        {
+            "name": o["name"],
+            "count": o.get("count", 1),
+            "units": o.get("units", 0),
+            "first_at": start + float(o.get("first_s", 0.0)),
+            "last_at": start + float(o.get("last_s", o.get("first_s", 0.0))),
+        }
+        for o in outcomes or ()
+    ]
+    recorder.ingest([], list(derived.values()), shipped)
     measurements = recorder.finish(start + seconds - 1e-6)
 
     run_id = name or f"20261124T060000Z-{scenario_name}-{seed}"
@@ -293,6 +315,8 @@ def write_synthetic_run(
             seconds=seconds,
             slos=default_slos() if slos is None else slos,
             gate=gate,
+            reference_users=reference_users,
+            store=store,
         ),
         scenario_path=f"/scenarios/{scenario_name}.toml",
         host="http://127.0.0.1:54321",
@@ -310,7 +334,7 @@ def write_synthetic_run(
             "hdrhistogram": "0.10.8",
             "platform": "Linux-synthetic",
         },
-        users=UsersMeta(peak=peak, requested_peak=peak, reference_peak=100_000),
+        users=UsersMeta(peak=peak, requested_peak=peak, reference_peak=reference_users),
         generator=GeneratorMeta(
             processes=processes,
             cpu_count=max(2, processes),
@@ -324,6 +348,7 @@ def write_synthetic_run(
             reason="CPU above 90% for 100% of the run" if saturated else None,
         ),
         invariants=inv,
+        outcomes=recorder.outcomes.section(start),
     )
     write_run_json(folder, meta)
     return folder

@@ -3,6 +3,10 @@
 The rules are in docs/reports.md. The reasons why the run itself cannot be trusted
 (interrupted, generator saturated, too few requests, ...) are carried as their own field
 (:attr:`Verdict.validity`) so that the gate and the baseline never parse the words.
+So are the run's scale against the size its scenario is written for
+(:attr:`Verdict.scale`: "ready for the sale?" is answered yes only at full size) and the
+stalls of a closed-model run that make its percentiles understate latency
+(:attr:`Verdict.omission`).
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from dhakacart_bench.analysis.omission import Omission, coordinated_omission
+from dhakacart_bench.analysis.scale import Scale, scale_of
 from dhakacart_bench.analysis.slos import evaluate_slos, invariants_state
 
 if TYPE_CHECKING:
@@ -36,17 +42,92 @@ class Verdict:
     #: saturated, too few requests, ...): empty for a valid run. A subset of ``reasons``,
     #: carried as its own field so the gate and the baseline never parse the words.
     validity: tuple[str, ...] = field(default=())
+    #: The load the run saw against the load its scenario is written for (None: unknown).
+    scale: Scale | None = None
+    #: A closed-model run's stalls (None: none found, or an open-model run).
+    omission: Omission | None = None
+
+    @property
+    def full_size(self) -> bool:
+        """The run carried the load its scenario is written for."""
+        return self.scale is not None and self.scale.full_size
+
+    @property
+    def latency_understated(self) -> bool:
+        """A closed-model run whose stalls make its percentiles understate latency."""
+        return self.omission is not None and self.omission.understated
+
+    @property
+    def ready(self) -> bool:
+        """ "Ready for the sale?" answered yes: PASS, at full size, latency not understated."""
+        return self.status == PASS and self.full_size and not self.latency_understated
+
+    @property
+    def scale_line(self) -> str:
+        """``PASS at 500 of the 100,000 shoppers the scenario is written for (0.5 %)``."""
+        if self.scale is None:
+            return self.status
+        return f"{self.status} at {self.scale.words}"
 
     @property
     def headline(self) -> str:
         """One sentence answering "are we ready for the sale?"."""
-        if self.status == PASS and not self.slos:
-            return "Yes, as far as it goes — no targets were set to judge this run."
+        if self.status == PASS and self.ready:
+            if not self.slos:
+                return "Yes, as far as it goes — no targets were set to judge this run."
+            size = f"with {self.scale.reference_words}, " if self.scale is not None else "at "
+            return f"Yes — every target held {size}the full size the scenario is written for."
+        if self.status == PASS and self.latency_understated:
+            return (
+                "Not shown — every target held, but the target stalled and this closed-model"
+                " run's latencies hide it."
+            )
+        if self.status == PASS and self.scale is not None and not self.slos:
+            return (
+                "Not shown — no targets were set to judge this run, and it ran only"
+                f" {self.scale.load_words}."
+            )
+        if self.status == PASS and self.scale is not None:
+            return f"Not shown yet — every target held, but only at {self.scale.load_words}."
         if self.status == PASS:
             return "Yes — every target held in this run."
         if self.status == FAIL:
             return "No — at least one target was missed."
         return "Can't tell from this run."
+
+    @property
+    def shown(self) -> str | None:
+        """What this run shows, in one sentence (with its scale); None when it shows
+        nothing (INCONCLUSIVE) or its scale is unknown."""
+        if self.scale is None:
+            return None
+        size = self.scale.words
+        if self.status == PASS:
+            held = "Every target held" if self.slos else "The run completed (no targets set)"
+            return f"{held} with {size}."
+        if self.status == FAIL:
+            return f"At least one target was missed with {size}."
+        return None
+
+    @property
+    def not_shown(self) -> str | None:
+        """What this run does not show and how to show it; None when nothing is missing."""
+        scale = self.scale
+        if self.status != PASS or scale is None:
+            return None
+        missing = []
+        if self.latency_understated:
+            missing.append(
+                "What arriving shoppers would wait during the stalls: a closed-model run"
+                " hides it — run the scenario in the open model."
+            )
+        if not scale.full_size:
+            missing.append(
+                f"That the store holds {scale.reference_words}: run at full size"
+                f" ({scale.full_size_command}, with --workers to spread the load) for that"
+                " evidence."
+            )
+        return " ".join(missing) or None
 
 
 def evaluate_verdict(run: Run, slos: Iterable[SloResult] | None = None) -> Verdict:
@@ -108,15 +189,33 @@ def evaluate_verdict(run: Run, slos: Iterable[SloResult] | None = None) -> Verdi
     doubts = [*doubts, *distrust]
     slo_reasons = [f"{r.name}: {r.reason}." for r in failed]
     validity = tuple(doubts)
+    # the scale and the stalls are facts about the evidence, carried as fields
+    omission = coordinated_omission(run)
+    hidden = (omission.words,) if omission is not None and omission.understated else ()
+    scale = scale_of(run)
     if inv_ok is False:
-        reasons = (f"Business invariants {inv_words}.", *slo_reasons, *doubts)
-        return Verdict(FAIL, reasons, results, validity)
+        reasons = (f"Business invariants {inv_words}.", *slo_reasons, *doubts, *hidden)
+        return Verdict(FAIL, reasons, results, validity, scale=scale, omission=omission)
     if failed and not distrust:
-        return Verdict(FAIL, (*slo_reasons, *doubts), results, validity)
+        return Verdict(
+            FAIL,
+            (*slo_reasons, *doubts, *hidden),
+            results,
+            validity,
+            scale=scale,
+            omission=omission,
+        )
     if doubts or unchecked:
         unsure = [f"{r.name}: could not be checked — {r.reason}." for r in unchecked]
         if failed:
             unsure += [f"(Not trusted) {s}" for s in slo_reasons]
-        return Verdict(INCONCLUSIVE, (*doubts, *unsure, *notes), results, validity)
+        reasons = (*doubts, *unsure, *notes, *hidden)
+        return Verdict(INCONCLUSIVE, reasons, results, validity, scale=scale, omission=omission)
     held = f"All {len(results)} SLOs held" if results else "No SLOs were set; the run completed"
-    return Verdict(PASS, (f"{held} over {total:,} requests.", *notes), results)
+    return Verdict(
+        PASS,
+        (f"{held} over {total:,} requests.", *hidden, *notes),
+        results,
+        scale=scale,
+        omission=omission,
+    )

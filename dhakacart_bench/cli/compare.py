@@ -1,4 +1,4 @@
-"""``bench compare``: a side-by-side HTML report of two run folders."""
+"""``bench compare``: a side-by-side HTML report of two run folders, B judged against A."""
 
 from __future__ import annotations
 
@@ -20,9 +20,14 @@ from dhakacart_bench.runfolder.reader import load_run
     "output",
     type=_RUN_DIR,
     default=None,
-    help="Where to write the HTML file (default: RUN_B/compare.html).",
+    help="Where to write the HTML file, or a folder to write it into (default:"
+    " compare-<A>-vs-<B>.html beside RUN_B; never inside a run folder).",
 )
 def compare(run_a: Path, run_b: Path, output: Path | None) -> None:
-    """Render a side-by-side report of RUN_A (baseline) and RUN_B; print its path."""
+    """Render a side-by-side report of RUN_A (baseline) and RUN_B; print its path.
+
+    A change is called worse or better only when its interval excludes no change
+    (the gate's block bootstrap); small samples say "too few requests".
+    """
 
     click.echo(str(render_compare(load_run(run_a), load_run(run_b), out=output)))

@@ -13,7 +13,8 @@ refuse a baseline that does not fit the run:
 - an environment fingerprint (Python, Locust, platform, CPU count, target kind and
   host): a different environment is only warned about.
 
-:func:`load_baseline` also accepts a run folder (handy locally). :func:`run_blocks` cuts
+:func:`load_baseline` also accepts a run folder (handy locally).
+:func:`~dhakacart_bench.analysis.blocks.run_blocks` cuts
 a run's ``windows.jsonl`` into blocks the same way (:mod:`dhakacart_bench.stats.blocks`).
 """
 
@@ -21,22 +22,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dhakacart_bench import __version__
+from dhakacart_bench.analysis.blocks import run_blocks
 from dhakacart_bench.analysis.verdict import evaluate_verdict
 from dhakacart_bench.errors import BaselineError, RunFolderError
-from dhakacart_bench.runfolder.layout import TOTAL, WINDOWS_JSONL, atomic_write_text
+from dhakacart_bench.runfolder.layout import atomic_write_text
 from dhakacart_bench.runfolder.meta import RunMeta, encode
 from dhakacart_bench.runfolder.reader import load_run
 from dhakacart_bench.stats.blocks import (
     MAX_BLOCKS,
     SparseBlocks,
-    blocks_of_windows,
     sparse_counts,
 )
 from dhakacart_bench.stats.hdr import (
@@ -97,17 +98,6 @@ def environment_differences(baseline: Mapping[str, Any], run: Mapping[str, Any])
         if a != b:
             out.append(f"{key} {a if a is not None else '?'} → {b if b is not None else '?'}")
     return out
-
-
-def run_blocks(
-    run: Run, endpoints: Iterable[str], *, max_blocks: int = MAX_BLOCKS
-) -> dict[str, SparseBlocks]:
-    """Cut the run's windows.jsonl into blocks, per endpoint (``"*"`` = all together);
-    see :func:`~dhakacart_bench.stats.blocks.blocks_of_windows`."""
-    try:
-        return blocks_of_windows(run.iter_windows(), endpoints, max_blocks=max_blocks, total=TOTAL)
-    except ValueError as exc:
-        raise RunFolderError(f"{run.path / WINDOWS_JSONL}: {exc}") from None
 
 
 @dataclass(frozen=True)

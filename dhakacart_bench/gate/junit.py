@@ -39,6 +39,20 @@ def _details(rule: RuleResult) -> str:
     return "\n".join(lines)
 
 
+def _scale_properties(result: GateResult) -> list[tuple[str, str]]:
+    """The run's scale as JUnit properties (structured, for CI dashboards)."""
+    scale = result.scale
+    if scale is None:
+        return []
+    fraction = scale.fraction
+    return [
+        ("load", scale.words),
+        ("load_fraction", "" if fraction is None else f"{fraction:.6g}"),
+        ("full_size", "true" if scale.full_size else "false"),
+        ("ready_for_full_size", "true" if result.ready else "false"),
+    ]
+
+
 def junit_tree(result: GateResult) -> ET.ElementTree:
     """The JUnit XML document of ``result``."""
     tests = len(result.rules)
@@ -70,6 +84,7 @@ def junit_tree(result: GateResult) -> ET.ElementTree:
         ("decision", result.decision),
         ("exit_code", str(result.exit_code)),
         ("p95_regression_pct", f"{result.p95_regression_pct:g}"),
+        *_scale_properties(result),
     ):
         ET.SubElement(properties, "property", name=name, value=value)
     for rule in result.rules:
@@ -92,6 +107,8 @@ def junit_tree(result: GateResult) -> ET.ElementTree:
             ET.SubElement(case, "skipped", message=rule.message)
         else:
             ET.SubElement(case, "system-out").text = _details(rule)
+    if result.scale_line:
+        ET.SubElement(suite, "system-out").text = result.scale_line
     if result.warnings:
         ET.SubElement(suite, "system-err").text = "\n".join(result.warnings)
     ET.indent(root)

@@ -11,6 +11,7 @@ from dhakacart_bench.errors import EXIT_FAILED, EXIT_OK, EXIT_RUN_ERROR
 from dhakacart_bench.stats.bootstrap import METHOD
 
 if TYPE_CHECKING:
+    from dhakacart_bench.analysis.scale import Scale
     from dhakacart_bench.stats.bootstrap import RegressionStats
 
 
@@ -67,6 +68,22 @@ class GateResult:
     rules: tuple[RuleResult, ...]
     warnings: tuple[str, ...]
     elapsed_s: float
+    #: the load the run saw against the load its scenario is written for
+    scale: Scale | None = None
+    #: the verdict's "ready for the sale?": PASS at full size, latencies not understated
+    ready: bool | None = None
+    #: what the run does not show (e.g. the full size), in words; None: nothing missing
+    not_shown: str | None = None
+
+    @property
+    def scale_line(self) -> str | None:
+        """``Load: 500 of the 100,000 shoppers the scenario is written for (0.5 %).``"""
+        if self.scale is None:
+            return None
+        line = f"Load: {self.scale.words}."
+        if self.not_shown:
+            line += f" Not shown: {self.not_shown}"
+        return line
 
     @property
     def valid(self) -> bool:

@@ -20,9 +20,9 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from dhakacart_bench.analysis.blocks import run_blocks
 from dhakacart_bench.analysis.slos import evaluate_slos, fmt_value
 from dhakacart_bench.analysis.verdict import evaluate_verdict
-from dhakacart_bench.gate.baseline import run_blocks
 from dhakacart_bench.gate.result import GateResult, RuleResult
 from dhakacart_bench.humanize import fmt_ms, pct_change
 from dhakacart_bench.runfolder.layout import TOTAL
@@ -197,9 +197,18 @@ def evaluate_gate(
         p95_regression_pct=pct,
         endpoints=chosen,
         rules=tuple(rules),
-        warnings=tuple(warnings),
+        warnings=tuple(warnings) + _omission_warning(verdict),
         elapsed_s=round(time.perf_counter() - started, 3),
+        scale=verdict.scale,
+        ready=verdict.ready,
+        not_shown=verdict.not_shown,
     )
+
+
+def _omission_warning(verdict: Verdict) -> tuple[str, ...]:
+    """The verdict's coordinated-omission sentence, when the run's latencies hide stalls."""
+    omission = verdict.omission
+    return (omission.words,) if omission is not None and omission.understated else ()
 
 
 def _regression_rules(

@@ -39,6 +39,8 @@ def render_text(result: GateResult) -> str:
         where = "" if rule.kind == "validity" else f" [{endpoint_label(rule.endpoint)}]"
         lines.append(f"  {rule.status.upper():<8} {rule.name}{where}: {rule.message}")
     lines += [f"  WARNING  {w}" for w in result.warnings]
+    if result.scale_line:
+        lines.append(f"  {result.scale_line}")
     lines.append(f"Gate: {result.verdict_line}")
     return "\n".join(lines)
 
@@ -75,6 +77,12 @@ def render_markdown(result: GateResult) -> str:
             f" | {_md(decision_text(rule))} |"
         )
     out += ["", f"**Verdict:** {_md(result.verdict_line)}"]
+    if result.scale is not None:
+        out += ["", f"**Load:** {_md(result.scale.words)}."]
+        if result.not_shown:
+            out.append(f"**Not shown:** {_md(result.not_shown)}")
+        elif result.ready:
+            out.append("**Ready for the sale:** yes — every target held at full size.")
     if result.warnings:
         out.append("")
         out += [f"> ⚠️ {_md(w)}" for w in result.warnings]

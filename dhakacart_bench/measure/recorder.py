@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dhakacart_bench.measure.failures import ErrorBook
+from dhakacart_bench.measure.outcomes import OutcomeBook
 from dhakacart_bench.runfolder.windows import (
     EndpointCounts,
     EndpointWindow,
@@ -139,6 +140,7 @@ class Recorder:
         self._last_users = 0
         self._generator: dict[int, tuple[float, float]] = {}
         self.errors = ErrorBook(max_errors)
+        self.outcomes = OutcomeBook()
 
     # ---- hot path
 
@@ -189,6 +191,10 @@ class Recorder:
                 getattr(response, "status_code", None),
                 time.time() if start_time is None else start_time + response_time / 1000.0,
             )
+
+    def on_outcome(self, name: str, units: int, when: float) -> None:
+        """:func:`~dhakacart_bench.measure.outcomes.tally` listener: count one outcome."""
+        self.outcomes.record(name, units, when)
 
     # ---- ticker
 
@@ -252,12 +258,19 @@ class Recorder:
 
     # ---- distributed
 
-    def ingest(self, windows: Iterable[WindowData], errors: Iterable[dict[str, Any]] = ()) -> None:
-        """Merge windows and errors from another recorder (a distributed worker), exactly.
+    def ingest(
+        self,
+        windows: Iterable[WindowData],
+        errors: Iterable[dict[str, Any]] = (),
+        outcomes: Iterable[dict[str, Any]] = (),
+    ) -> None:
+        """Merge windows, errors and outcomes from another recorder (a distributed
+        worker), exactly.
 
         Windows become (or join) open windows here and are closed by the next
         :meth:`close_windows` / :meth:`finish`; a window for a second already closed
-        is merged into it. ``errors`` are dicts as :meth:`drain_errors` returns.
+        is merged into it. ``errors`` are dicts as :meth:`drain_errors` returns,
+        ``outcomes`` as :meth:`drain_outcomes` returns.
         """
         for window in windows:
             for endpoint, ew in window.endpoints.items():
@@ -273,11 +286,17 @@ class Recorder:
                 release_histogram(incoming)
                 live.add_counts(ew.requests, ew.failures, ew.bytes, ew.sum_us, ew.min_us, ew.max_us)
         self.errors.ingest(errors)
+        self.outcomes.ingest(outcomes)
 
     def drain_errors(self) -> list[dict[str, Any]]:
         """Error deltas since the last drain, for the master's :meth:`ingest`
         (see :meth:`~dhakacart_bench.measure.failures.ErrorBook.drain`)."""
         return self.errors.drain()
+
+    def drain_outcomes(self) -> list[dict[str, Any]]:
+        """Outcome tallies since the last drain, for the master's :meth:`ingest`
+        (see :meth:`~dhakacart_bench.measure.outcomes.OutcomeBook.drain`)."""
+        return self.outcomes.drain()
 
     # ---- reading
 

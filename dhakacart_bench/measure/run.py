@@ -225,6 +225,7 @@ def _measure(
         machine=assess_host(host_monitor.samples),
         invariants=invariants,
         errors_overflow=measurements.errors_overflow,
+        outcomes=recorder.outcomes.section(run_start),
         sidecars=sidecar_sections,
     )
     write_run_json(run_dir, meta)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from dhakacart_bench.humanize import fmt_ms
@@ -20,6 +21,51 @@ from dhakacart_bench.runfolder.meta import ErrorRecord
 
 MAX_POINTS = 2000
 COLORS = ("#1f5fa8", "#d9822b", "#2a9d5c", "#b83b5e", "#6b4fa0", "#7a7a7a")
+
+
+@dataclass(frozen=True)
+class ChartLimits:
+    """Fixed value axes for a chart set (None: fit the data). Side-by-side charts of two
+    runs share them (:func:`shared_limits`), so equal heights mean equal values."""
+
+    users_top: float | None = None
+    rps_top: float | None = None
+    latency_top_ms: float | None = None
+    latency_bottom_ms: float | None = None
+    latency_log: bool | None = None
+    error_top_pct: float | None = None
+    spectrum_ms: tuple[float, float] | None = None
+    capacity_rps_top: float | None = None
+    capacity_p95_top_ms: float | None = None
+
+
+def _top(values: Any, headroom: float = 1.05) -> float | None:
+    finite = [float(v) for v in values if v is not None and v == v]
+    return max(finite) * headroom if finite and max(finite) > 0 else None
+
+
+def shared_limits(
+    series: Sequence[Any],
+    spectra: Sequence[Mapping[str, Sequence[tuple[float, float]]]] = (),
+    levels: Sequence[Sequence[Mapping[str, Any]]] = (),
+) -> ChartLimits:
+    """The value axes that fit every run's data: time series, spectra, capacity levels."""
+    latencies = [v for ts in series for v in ts["p99_ms"]]
+    medians = [v for ts in series for v in ts["p50_ms"].dropna()]
+    top = _top(latencies) or 0.0
+    log = bool(medians) and top > 50 * max(sorted(medians)[len(medians) // 2], 0.001)
+    points = [ms for spec in spectra for pts in spec.values() for _, ms in pts if ms > 0]
+    return ChartLimits(
+        users_top=_top(v for ts in series for v in ts["users"]),
+        rps_top=_top(v for ts in series for v in ts["rps"]),
+        latency_top_ms=top or None,
+        latency_bottom_ms=min(medians) / 1.5 if medians and log else None,
+        latency_log=log,
+        error_top_pct=_top([v * 100 for ts in series for v in ts["error_rate"].fillna(0)], 1.15),
+        spectrum_ms=(min(points) / 1.2, max(points) * 1.2) if points else None,
+        capacity_rps_top=_top(lv["rps"] for lvs in levels for lv in lvs),
+        capacity_p95_top_ms=_top(lv["p95_ms"] for lvs in levels for lv in lvs),
+    )
 
 
 def _plt() -> Any:
@@ -88,9 +134,23 @@ def downsample(
     return xb[:, 0].tolist(), agg.tolist()
 
 
-def load_chart(ts: Any) -> str:
-    """Users (left axis) and completed requests per second (right axis) over time."""
+def load_chart(
+    ts: Any,
+    *,
+    stalls: Sequence[tuple[float, float]] = (),
+    rps_top: float | None = None,
+    users_top: float | None = None,
+) -> str:
+    """Users (left axis) and completed requests per second (right axis) over time.
+
+    ``stalls`` are (start, end) seconds in which completions stalled while users waited
+    (shaded); ``users_top`` / ``rps_top`` fix the tops of the axes (paired charts share
+    them).
+    """
     fig, ax = _figure()
+    for number, (start, end) in enumerate(stalls):
+        label = "completions stalled" if number == 0 else None
+        ax.axvspan(start, end, color="#f3c1c8", alpha=0.6, linewidth=0, label=label)
     x, users = downsample(ts["second"], ts["users"], "max")
     ax.step(x, users, where="post", color=COLORS[0], label="users")
     ax.set_xlabel("seconds since start")
@@ -100,13 +160,25 @@ def load_chart(ts: Any) -> str:
     ax2.plot(x2, rps, color=COLORS[1], linewidth=1, label="requests/s")
     ax2.set_ylabel("requests per second", color=COLORS[1])
     ax2.spines[["top"]].set_visible(False)
-    ax.set_ylim(bottom=0)
-    ax2.set_ylim(bottom=0)
+    ax.set_ylim(bottom=0, top=users_top)
+    ax2.set_ylim(bottom=0, top=rps_top)
+    if stalls:
+        ax.legend(loc="upper left", fontsize=8, frameon=False)
     return _svg(fig, "load")
 
 
-def latency_chart(ts: Any, *, slo_ms: float | None = None) -> str:
-    """p50 / p95 / p99 of each one-second window over time (log scale when wide)."""
+def latency_chart(
+    ts: Any,
+    *,
+    slo_ms: float | None = None,
+    top_ms: float | None = None,
+    bottom_ms: float | None = None,
+    log: bool | None = None,
+) -> str:
+    """p50 / p95 / p99 of each one-second window over time (log scale when wide).
+
+    ``top_ms``, ``bottom_ms`` (log scale) and ``log`` fix the axis (paired charts share
+    them)."""
     fig, ax = _figure()
     top = 0.0
     for col, label, color in (
@@ -123,8 +195,16 @@ def latency_chart(ts: Any, *, slo_ms: float | None = None) -> str:
     elif slo_ms is not None:
         ax.plot([], [], " ", label=f"p95 target {fmt_ms(slo_ms)}: far above")
     low = ts["p50_ms"].dropna()
-    if len(low) and top > 50 * max(float(low.median()), 0.001):
+    if log is None:
+        log = bool(len(low)) and top > 50 * max(float(low.median()), 0.001)
+    if log:
         ax.set_yscale("log")
+    if top_ms is not None:
+        ax.set_ylim(top=top_ms)
+    if bottom_ms is not None and log:
+        ax.set_ylim(bottom=bottom_ms)
+    elif not log:
+        ax.set_ylim(bottom=0)
     ax.set_xlabel("seconds since start")
     ax.set_ylabel("latency")
     _ms_axis(ax.yaxis)
@@ -132,14 +212,16 @@ def latency_chart(ts: Any, *, slo_ms: float | None = None) -> str:
     return _svg(fig, "latency")
 
 
-def errors_chart(ts: Any, errors: Sequence[ErrorRecord]) -> str:
-    """Error rate over time, and when each error kind occurred (with counts)."""
+def errors_chart(ts: Any, errors: Sequence[ErrorRecord], *, top_pct: float | None = None) -> str:
+    """Error rate over time, and when each error kind occurred (with counts).
+
+    ``top_pct`` fixes the top of the error axis (paired charts share it)."""
     fig, (ax, ax2) = _figure(3.6, 2, gridspec_kw={"height_ratios": [2, 1]}, sharex=True)
     x, y = downsample(ts["second"], ts["error_rate"].fillna(0) * 100, "max")
     ax.fill_between(x, y, step="post", color=COLORS[3], alpha=0.35, linewidth=0)
     ax.step(x, y, where="post", color=COLORS[3], linewidth=1)
     ax.set_ylabel("errors (%)")
-    ax.set_ylim(0, max([1.0, *[v * 1.15 for v in y if v == v]]))
+    ax.set_ylim(0, max([1.0, top_pct or 0.0, *[v * 1.15 for v in y if v == v]]))
     kinds: dict[str, list[float]] = {}
     for e in errors:
         kind = e.kind if e.kind in ERROR_KINDS else "exception"
@@ -183,8 +265,14 @@ _SPECTRUM_TICKS = {
 }
 
 
-def distribution_chart(spectra: Mapping[str, Sequence[tuple[float, float]]]) -> str:
-    """HDR percentile spectrum: latency against 1/(1-p) on log axes, one line each."""
+def distribution_chart(
+    spectra: Mapping[str, Sequence[tuple[float, float]]],
+    *,
+    ylim_ms: tuple[float, float] | None = None,
+) -> str:
+    """HDR percentile spectrum: latency against 1/(1-p) on log axes, one line each.
+
+    ``ylim_ms`` fixes the latency axis (paired charts share it)."""
     fig, ax = _figure(3.4)
     far = 2.0
     for i, (name, points) in enumerate(spectra.items()):
@@ -208,6 +296,8 @@ def distribution_chart(spectra: Mapping[str, Sequence[tuple[float, float]]]) -> 
     ax.set_xlabel("percentile")
     ax.set_ylabel("latency")
     if ax.get_lines():
+        if ylim_ms is not None:
+            ax.set_ylim(*ylim_ms)
         _ms_axis(ax.yaxis)
         ax.legend(loc="upper left", fontsize=8, frameon=False)
     else:
@@ -231,8 +321,12 @@ def capacity_chart(
     held_users: float | None,
     usl: Mapping[str, Any] | None,
     p95_target_ms: float | None,
+    rps_top: float | None = None,
+    p95_top_ms: float | None = None,
 ) -> str:
-    """Throughput and p95 against concurrent users; the knee and the USL curve."""
+    """Throughput and p95 against concurrent users; the knee and the USL curve.
+
+    ``rps_top`` / ``p95_top_ms`` fix the tops of the axes (paired charts share them)."""
     fig, ax = _figure(3.4)
     users = [lv["users"] for lv in levels]
     ax.plot(
@@ -259,7 +353,7 @@ def capacity_chart(
         ax.axvline(held_users, color=COLORS[2], linestyle="-", alpha=0.6, label="SLOs held to")
     ax.set_xlabel("concurrent users")
     ax.set_ylabel("requests per second", color=COLORS[0])
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(bottom=0, top=rps_top)
     ax.set_xlim(left=0)
     ax2 = ax.twinx()
     ax2.plot(
@@ -275,7 +369,7 @@ def capacity_chart(
         ax2.axhline(p95_target_ms, color="#b00020", linestyle="--", linewidth=1, label="p95 target")
     ax2.set_ylabel("p95 latency", color=COLORS[1])
     _ms_axis(ax2.yaxis)
-    ax2.set_ylim(bottom=0)
+    ax2.set_ylim(bottom=0, top=p95_top_ms)
     ax2.spines[["top"]].set_visible(False)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()

@@ -13,11 +13,13 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from dhakacart_bench.analysis.capacity import evaluate_capacity
-from dhakacart_bench.analysis.compare import compare_runs
+from dhakacart_bench.analysis.compare import Change, Comparison, compare_runs
 from dhakacart_bench.analysis.plan import make_plan
+from dhakacart_bench.analysis.sale import sale_story
 from dhakacart_bench.analysis.slos import evaluate_slos, invariants_state
-from dhakacart_bench.analysis.verdict import FAIL, PASS, evaluate_verdict
+from dhakacart_bench.analysis.verdict import FAIL, PASS, Verdict, evaluate_verdict
 from dhakacart_bench.report import charts
+from dhakacart_bench.report import charts as charts_mod
 from dhakacart_bench.report.sections import reliability_context
 from dhakacart_bench.runfolder.meta import encode
 from dhakacart_bench.stats.hdr import percentile_spectrum
@@ -101,18 +103,33 @@ def _p95_target(run: Run) -> float | None:
 
 
 def _charts(
-    run: Run, hists: dict[str, Any], endpoints: list[dict[str, Any]], capacity: dict[str, Any]
+    run: Run,
+    hists: dict[str, Any],
+    endpoints: list[dict[str, Any]],
+    capacity: dict[str, Any],
+    verdict: Verdict,
+    limits: charts_mod.ChartLimits | None = None,
 ) -> dict[str, str]:
+    lim = limits or charts_mod.ChartLimits()
 
     ts = run.timeseries()
     busiest = sorted((r for r in endpoints if r["name"] != "*"), key=lambda r: -r["count"])
     names = ["*"] + [r["name"] for r in busiest[:TOP_ENDPOINTS_IN_DISTRIBUTION]]
     spectra = {n: percentile_spectrum(hists[n]) for n in names if n in hists}
+    stalls = []
+    if verdict.omission is not None:
+        stalls = [(s.start_s, s.end_s + 1) for s in verdict.omission.stalls.stalls]
     out = {
-        "load": charts.load_chart(ts),
-        "latency": charts.latency_chart(ts, slo_ms=_p95_target(run)),
-        "errors": charts.errors_chart(ts, run.errors),
-        "distribution": charts.distribution_chart(spectra),
+        "load": charts.load_chart(ts, stalls=stalls, rps_top=lim.rps_top, users_top=lim.users_top),
+        "latency": charts.latency_chart(
+            ts,
+            slo_ms=_p95_target(run),
+            top_ms=lim.latency_top_ms,
+            bottom_ms=lim.latency_bottom_ms,
+            log=lim.latency_log,
+        ),
+        "errors": charts.errors_chart(ts, run.errors, top_pct=lim.error_top_pct),
+        "distribution": charts.distribution_chart(spectra, ylim_ms=lim.spectrum_ms),
     }
     if len(capacity["levels"]) >= 2:
         out["capacity"] = charts.capacity_chart(
@@ -121,8 +138,78 @@ def _charts(
             held_users=capacity["held_users"] if capacity["broke_users"] else None,
             usl=capacity["usl"],
             p95_target_ms=_p95_target(run),
+            rps_top=lim.capacity_rps_top,
+            p95_top_ms=lim.capacity_p95_top_ms,
         )
     return out
+
+
+def _change(c: Change) -> dict[str, Any]:
+    return {
+        **asdict(c),
+        "text": c.text,
+        "arrow": c.arrow,
+        "direction": c.direction,
+        "significant": c.significant,
+        "better": c.better,
+        "interval": c.interval_text,
+    }
+
+
+def changes_context(cmp: Comparison) -> dict[str, Any]:
+    """What changed from the baseline, judged: worse / better only beyond the noise."""
+    return {
+        "baseline_id": cmp.baseline_id,
+        "method": cmp.method,
+        "confidence": cmp.confidence,
+        "tests": cmp.tests,
+        "unchanged": cmp.unchanged,
+        "top": [_change(c) for c in cmp.top_changes],
+        "rows": [
+            {
+                "endpoint": r["endpoint"],
+                "count": r["count"],
+                "count_baseline": r["count_baseline"],
+                "metrics": {m: _change(c) for m, c in r["changes"].items()},
+            }
+            for r in cmp.rows
+        ],
+    }
+
+
+def verdict_context(verdict: Verdict) -> dict[str, Any]:
+    """The banner: status, its scale, the answer to "ready?", what was and was not shown."""
+    scale = verdict.scale
+    omission = verdict.omission
+    return {
+        "status": verdict.status,
+        "headline": verdict.headline,
+        "reasons": list(verdict.reasons),
+        "css": {PASS: "pass", FAIL: "fail"}.get(verdict.status, "inconclusive"),
+        "scale_words": None if scale is None else scale.words,
+        "scale_fraction": None if scale is None else scale.fraction,
+        "full_size": verdict.full_size,
+        "ready": verdict.ready,
+        "shown": verdict.shown,
+        "not_shown": verdict.not_shown,
+        "latency_understated": verdict.latency_understated,
+        "stalls": None
+        if omission is None
+        else {
+            "count": len(omission.stalls.stalls),
+            "lost_s": omission.stalls.lost_s,
+            "fraction": omission.stalls.fraction,
+            "reported_p99_ms": omission.reported_p99_ms,
+            "estimated_p99_ms": omission.estimated_p99_ms,
+        },
+    }
+
+
+def _sale(run: Run) -> dict[str, Any] | None:
+    story = sale_story(run)
+    if story is None:
+        return None
+    return {**asdict(story), "sold_out_after_s": story.sold_out_after_s, "lines": story.lines()}
 
 
 def _plan_users(run: Run) -> int | None:
@@ -130,11 +217,33 @@ def _plan_users(run: Run) -> int | None:
     return int(users) if users else None
 
 
-def build_context(run: Run, *, baseline: Run | None = None, charts: bool = True) -> dict[str, Any]:
+def paired_limits(*runs: Run) -> charts_mod.ChartLimits:
+    """Value axes that fit every run's charts, so side-by-side charts share their scale."""
+    spectra = []
+    levels = []
+    for run in runs:
+        hists = _histograms(run)
+        busiest = sorted(run.summary.endpoints, key=lambda r: -r.count)
+        names = ["*"] + [r.name for r in busiest[:TOP_ENDPOINTS_IN_DISTRIBUTION]]
+        spectra.append({n: percentile_spectrum(hists[n]) for n in names if n in hists})
+        levels.append(
+            [{"rps": lv.rps, "p95_ms": lv.stats.p95_ms} for lv in evaluate_capacity(run).levels]
+        )
+    return charts_mod.shared_limits([run.timeseries() for run in runs], spectra, levels)
+
+
+def build_context(
+    run: Run,
+    *,
+    baseline: Run | None = None,
+    charts: bool = True,
+    limits: charts_mod.ChartLimits | None = None,
+) -> dict[str, Any]:
     """The report as plain data: verdict, capacity, SLOs, tables, metadata, SVG charts.
 
     Numbers are raw (ms, rates 0..1, req/s); the template formats them. ``charts=False``
-    skips the matplotlib work (for tests and callers that only need the numbers).
+    skips the matplotlib work (for tests and callers that only need the numbers);
+    ``limits`` fixes the charts' value axes (paired charts of a comparison share them).
     """
     slos = evaluate_slos(run)
     verdict = evaluate_verdict(run, slos)
@@ -193,12 +302,7 @@ def build_context(run: Run, *, baseline: Run | None = None, charts: bool = True)
             "scenario_json": json.dumps(run.scenario.to_dict(), indent=2, sort_keys=True),
         },
         "generator": _generator(run),
-        "verdict": {
-            "status": verdict.status,
-            "headline": verdict.headline,
-            "reasons": list(verdict.reasons),
-            "css": {PASS: "pass", FAIL: "fail"}.get(verdict.status, "inconclusive"),
-        },
+        "verdict": verdict_context(verdict),
         "capacity": capacity,
         "slos": [
             {
@@ -219,6 +323,8 @@ def build_context(run: Run, *, baseline: Run | None = None, charts: bool = True)
             "problems": list(inv.problems) if inv else [],
             "stats": dict(inv.stats) if inv else {},
         },
+        "outcomes": None if run.meta.outcomes is None else encode(run.meta.outcomes),
+        "sale": _sale(run),
         "endpoints": endpoints,
         "errors": encode(sorted(run.errors, key=lambda e: (-e.count, e.first_seen_s))),
         "errors_overflow": run.meta.errors_overflow,
@@ -227,22 +333,9 @@ def build_context(run: Run, *, baseline: Run | None = None, charts: bool = True)
         "charts": {},
     }
     if baseline is not None:
-        cmp = compare_runs(baseline, run)
-        ctx["changes"] = {
-            "baseline_id": cmp.baseline_id,
-            "top": [{"text": c.text, "worse": c.worse} for c in cmp.top_changes],
-            "rows": [
-                {
-                    "endpoint": r["endpoint"],
-                    "count": r["count"],
-                    "count_baseline": r["count_baseline"],
-                    "metrics": {m: asdict(c) for m, c in r["changes"].items()},
-                }
-                for r in cmp.rows
-            ],
-        }
+        ctx["changes"] = changes_context(compare_runs(baseline, run))
     if charts:
-        ctx["charts"] = _charts(run, hists, endpoints, capacity)
+        ctx["charts"] = _charts(run, hists, endpoints, capacity, verdict, limits)
 
     ctx["reliability"] = reliability_context(run, charts=charts)  # None: no probe, no events
     return ctx

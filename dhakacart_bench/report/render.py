@@ -12,10 +12,11 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dhakacart_bench.errors import UsageError
 from dhakacart_bench.humanize import fmt_ms, fmt_pct, signed_change
-from dhakacart_bench.report.context import build_context
+from dhakacart_bench.report.context import build_context, paired_limits
 from dhakacart_bench.report.sections import gate_context
-from dhakacart_bench.runfolder.layout import COMPARE_NAME, REPORT_NAME
+from dhakacart_bench.runfolder.layout import REPORT_NAME
 
 if TYPE_CHECKING:
     import jinja2
@@ -68,16 +69,42 @@ def render_report(
     return _write_atomic(Path(out) if out else run.path / REPORT_NAME, html)
 
 
+def compare_path(run_a: Run, run_b: Run, out: Path | None = None) -> Path:
+    """Where ``bench compare`` writes: ``out`` (a file, or a folder to write into), by
+    default ``compare-<A>-vs-<B>.html`` beside run B. Never inside a run folder
+    (UsageError): a run folder holds what its run measured, nothing else."""
+    name = f"compare-{run_a.run_id}-vs-{run_b.run_id}.html"
+    if out is None:
+        target = run_b.path.resolve().parent / name
+    else:
+        target = Path(out)
+        if target.is_dir():
+            target = target / name
+    resolved = target.resolve()
+    for run in (run_a, run_b):
+        folder = run.path.resolve()
+        if folder == resolved or folder in resolved.parents:
+            raise UsageError(
+                f"--output {target} is inside the run folder {run.path}; write the"
+                " comparison beside the runs instead (the default)"
+            )
+    return target
+
+
 def render_compare(run_a: Run, run_b: Run, out: Path | None = None) -> Path:
     """Write a side-by-side report of ``run_a`` (baseline) and ``run_b``; return its path.
 
-    Default path: ``<run_b>/compare.html``. Deltas are ``run_b`` relative to ``run_a``.
+    Default path: :func:`compare_path`. Deltas are ``run_b`` relative to ``run_a``,
+    judged with the gate's statistics (:func:`~dhakacart_bench.analysis.compare.
+    compare_runs`); the paired charts share their value axes.
     """
-    a = build_context(run_a)
-    b = build_context(run_b, baseline=run_a)
+    target = compare_path(run_a, run_b, out)
+    limits = paired_limits(run_a, run_b)
+    a = build_context(run_a, limits=limits)
+    b = build_context(run_b, baseline=run_a, limits=limits)
     html = (
         template_environment()
         .get_template("compare.html")
         .render(a=a, b=b, changes=b["changes"], title=f"{a['run']['id']} vs {b['run']['id']}")
     )
-    return _write_atomic(Path(out) if out else run_b.path / COMPARE_NAME, html)
+    return _write_atomic(target, html)

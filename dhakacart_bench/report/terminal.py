@@ -7,9 +7,14 @@ they go.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from dhakacart_bench.analysis.scale import scale_of
 from dhakacart_bench.humanize import fmt_ms_compact, format_duration
 from dhakacart_bench.runfolder.meta import EndpointSummary, RunMeta, Summary
+
+if TYPE_CHECKING:
+    from dhakacart_bench.analysis.verdict import Verdict
 
 ENDPOINT_WIDTH = 34
 MAX_ENDPOINT_ROWS = 15
@@ -67,6 +72,7 @@ def run_summary(meta: RunMeta, summary: Summary) -> str:
         + (f" ({meta.status_reason})" if meta.status_reason else ""),
         f"  scenario {meta.scenario_name} · {meta.workload_model} model"
         f" · peak {meta.users.peak:,} users · {meta.duration_s:.1f} s · {meta.host}",
+        f"  scale: {scale_of(meta).words}",
         "  latencies in ms, exact (HDR histograms)",
         "",
         endpoint_table(summary.endpoints, summary.total),
@@ -97,3 +103,14 @@ def run_summary(meta: RunMeta, summary: Summary) -> str:
         lines.append("! store invariants BROKEN:")
         lines.extend(f"    - {problem}" for problem in invariants.problems)
     return "\n".join(lines)
+
+
+def verdict_lines(verdict: Verdict) -> list[str]:
+    """The verdict with its scale: the status line, the answer to "ready for the sale?",
+    what the run did not show, and the reasons."""
+    lines = [f"Verdict: {verdict.scale_line}", f"  Ready for the sale? {verdict.headline}"]
+    missing = verdict.not_shown
+    if missing:
+        lines.append(f"  Not shown: {missing}")
+    lines += [f"  - {reason}" for reason in verdict.reasons]
+    return lines

@@ -122,12 +122,50 @@ class InvariantsMeta:
 
 
 @dataclass(frozen=True)
+class OutcomeTally:
+    """One named business outcome a locustfile tallied (see
+    :mod:`dhakacart_bench.measure.outcomes`): how often, the units it moved, when."""
+
+    name: str
+    count: int = 0
+    units: int = 0
+    first_s: float = 0.0
+    last_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class OutcomesMeta:
+    """Business outcomes counted on every load-generating process and merged."""
+
+    tallies: tuple[OutcomeTally, ...] = ()
+    #: tallies of names beyond the most kept (MAX_OUTCOMES distinct names)
+    overflow: int = 0
+
+    def get(self, name: str) -> OutcomeTally | None:
+        """The tally called ``name``, or None when it never happened."""
+        return next((t for t in self.tallies if t.name == name), None)
+
+    def count(self, name: str) -> int:
+        """How often ``name`` happened (0 when never)."""
+        found = self.get(name)
+        return found.count if found else 0
+
+
+@dataclass(frozen=True)
 class VerdictMeta:
     """The verdict as :func:`~dhakacart_bench.outcome.conclude` recorded it."""
 
     status: str
     reasons: tuple[str, ...] = ()
     validity: tuple[str, ...] = ()
+    #: the load seen as a share of the load the scenario is written for (1.0 = full size)
+    scale_fraction: float | None = None
+    #: whether the run was at the scenario's full (reference) size
+    full_size: bool | None = None
+    #: "ready for the sale?" answered yes: PASS, at full size, latencies not understated
+    ready: bool | None = None
+    #: a closed-model run whose completions stalled: its percentiles understate latency
+    latency_understated: bool = False
 
 
 @dataclass(frozen=True)
@@ -154,6 +192,8 @@ class RunMeta:
     workers: WorkersMeta | None = None
     invariants: InvariantsMeta | None = None
     errors_overflow: int = 0
+    #: business outcomes the locustfile tallied; None when it tallied none
+    outcomes: OutcomesMeta | None = None
     #: sidecar name → the section that sidecar wrote (its own schema; see docs/reliability.md)
     sidecars: dict[str, dict[str, Any]] = field(default_factory=dict)
     verdict: VerdictMeta | None = None

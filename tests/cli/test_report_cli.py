@@ -42,11 +42,30 @@ def test_compare(make_run: MakeRun, cli: click.Group, tmp_path: Path) -> None:
     b = make_run(seconds=10, name="b", seed=1)
     result = CliRunner().invoke(cli, ["compare", str(a), str(b)])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == str(b / "compare.html")
+    assert result.output.strip() == str(tmp_path / "compare-a-vs-b.html")
+    assert not (a / "compare.html").exists() and not (b / "compare.html").exists()
     out = tmp_path / "x.html"
     result = CliRunner().invoke(cli, ["compare", str(a), str(b), "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert out.is_file()
+    folder = tmp_path / "comparisons"
+    folder.mkdir()
+    result = CliRunner().invoke(cli, ["compare", str(a), str(b), "--output", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert (folder / "compare-a-vs-b.html").is_file()
+
+
+@pytest.mark.parametrize("inside", ["a", "b"])
+def test_compare_never_writes_into_a_run_folder(
+    make_run: MakeRun, cli: click.Group, tmp_path: Path, inside: str
+) -> None:
+    a = make_run(seconds=10, name="a")
+    b = make_run(seconds=10, name="b", seed=1)
+    target = tmp_path / inside / "compare.html"
+    result = CliRunner().invoke(cli, ["compare", str(a), str(b), "-o", str(target)])
+    assert result.exit_code == 2, result.output
+    assert "inside the run folder" in result.output
+    assert not target.exists()
 
 
 def test_plan_prints_the_plan_and_its_assumptions(

@@ -27,6 +27,8 @@ import os
 from locust import constant, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
+from dhakacart_bench.measure.outcomes import tally
+
 RAW = os.environ.get("BENCH_TEST_RAW_DIR")
 
 
@@ -43,6 +45,7 @@ class Reader(FastHttpUser):
     @task
     def read(self):
         self.client.get("/api/products/1", name="/api/products/[id]")
+        tally("read:done", units=2)
 """
 
 
@@ -94,6 +97,9 @@ def test_two_workers_merge_exactly(
     assert run.meta.generator.processes == 2
     assert run.timeseries()["users"].max() == 6  # the workers' own counts, summed
     assert (result.run_dir / "workers" / "worker-1.log").is_file()
+    # business outcomes are counted on each worker and merged on the master, exactly
+    done = run.meta.outcomes.get("read:done") if run.meta.outcomes else None
+    assert done is not None and done.count == total.count and done.units == 2 * total.count
 
 
 def test_a_killed_worker_is_recorded_and_the_run_completes(

@@ -172,7 +172,7 @@ def test_compare_report(make_run: MakeRun, tmp_path: Path) -> None:
     a = load_run(make_run(name="a"))
     b = load_run(make_run(name="b", latency_model=lambda ep, n: 80.0))
     path = render_compare(a, b)
-    assert path == b.path / "compare.html"
+    assert path == tmp_path / "compare-a-vs-b.html"  # beside the runs, never inside one
     soup = _soup(path)
     for section in ("verdict", "changes", "capacity", "slos", "endpoints", "charts", "metadata"):
         assert soup.find(id=section) is not None, section

@@ -16,6 +16,7 @@ from dhakacart_bench.measure.arrivals import ArrivalGate, open_model_class
 from dhakacart_bench.measure.engines.base import EngineSections
 from dhakacart_bench.measure.engines.locustfile import load_user_classes
 from dhakacart_bench.measure.health import GeneratorMonitor, assess
+from dhakacart_bench.measure.outcomes import add_listener, remove_listener
 from dhakacart_bench.measure.shapes import arrival_rate_at, make_shape_class
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ class LocalEngine:
     def begin(self, recorder: Recorder, run_start: float, run_dir: Path) -> None:
         self.recorder = recorder
         locust.events.request.add_listener(recorder.on_request)
+        add_listener(recorder.on_outcome)
         self.monitor.start()
         if self.gate is not None:
             self.gate.start(run_start)
@@ -71,6 +73,7 @@ class LocalEngine:
             self.gate.stop()
         if self.recorder is not None:
             locust.events.request.remove_listener(self.recorder.on_request)
+            remove_listener(self.recorder.on_outcome)
 
     def sections(self) -> EngineSections:
         return EngineSections(

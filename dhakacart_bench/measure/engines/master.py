@@ -100,7 +100,7 @@ class MasterCoordinator:
 
     def _ingest(self, client_id: str, payload: dict[str, Any]) -> None:
         windows = [WindowData.from_dict(w) for w in payload.get("windows", [])]
-        self.recorder.ingest(windows, payload.get("errors", []))
+        self.recorder.ingest(windows, payload.get("errors", []), payload.get("outcomes", []))
         self.samples.setdefault(client_id, []).extend(
             (int(s), float(c), float(lag), int(u)) for s, c, lag, u in payload.get("samples", [])
         )

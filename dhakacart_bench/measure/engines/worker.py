@@ -6,7 +6,8 @@
   master refuses a worker of another dhakacart-bench or Locust version.
 - measurements ride on Locust's worker stats report (``report_to_master`` /
   ``worker_report``, every 3 s) under the key ``"bench"``: the closed one-second windows
-  as encoded HDR histograms, error deltas, and the worker's own CPU / event-loop samples;
+  as encoded HDR histograms, error deltas, business-outcome tallies
+  (:mod:`~dhakacart_bench.measure.outcomes`), and the worker's own CPU / event-loop samples;
   the master merges them exactly (:meth:`~dhakacart_bench.measure.recorder.Recorder.ingest`).
 - ``bench_final``: when a worker stops it ships everything still open, so the master
   never loses the last seconds (``MasterRunner.quit`` alone waits only 0.5 s).
@@ -40,6 +41,8 @@ from dhakacart_bench.measure.engines.base import (
 from dhakacart_bench.measure.engines.locustfile import load_user_classes, with_host
 from dhakacart_bench.measure.health import GeneratorMonitor
 from dhakacart_bench.measure.limits import raise_open_files_limit
+from dhakacart_bench.measure.outcomes import add_listener as add_outcome_listener
+from dhakacart_bench.measure.outcomes import remove_listener as remove_outcome_listener
 from dhakacart_bench.measure.recorder import Recorder
 from dhakacart_bench.measure.shapes import arrival_rate_at
 from dhakacart_bench.scenario.model import scenario_from_dict
@@ -65,6 +68,7 @@ class WorkerShipper:
         return {
             "windows": [w.to_dict() for w in windows],
             "errors": self.recorder.drain_errors(),
+            "outcomes": self.recorder.drain_outcomes(),
             "samples": samples,
         }
 
@@ -164,6 +168,7 @@ def run_worker(
                 shipper.sample(time.time(), cpu, lag, runner.user_count)
 
         locust.events.request.add_listener(recorder.on_request)
+        add_outcome_listener(recorder.on_outcome)
         locust.events.report_to_master.add_listener(on_report)
         locust.events.test_stop.add_listener(on_stop)
         locust.events.test_start.add_listener(on_start)
@@ -177,6 +182,7 @@ def run_worker(
             monitor.stop()
             if gate is not None:
                 gate.stop()
+            remove_outcome_listener(recorder.on_outcome)
             for hook, listener in (
                 (locust.events.request, recorder.on_request),
                 (locust.events.report_to_master, on_report),
