@@ -8,7 +8,7 @@ from pathlib import Path
 from dhakacart_bench.gate.junit import write_junit
 from dhakacart_bench.gate.rules import evaluate_gate
 from dhakacart_bench.gate.summary import render_markdown, render_text
-from tests.gate.test_outputs import run_of
+from tests.gate.runs import run_of
 from tests.stats.test_stalls import periodic
 
 
