@@ -186,6 +186,11 @@ def evaluate_verdict(run: Run, slos: Iterable[SloResult] | None = None) -> Verdi
         distrust.append(
             f"Only {total:,} requests were measured; a verdict needs at least {minimum:,}."
         )
+    incomplete = run.problems()
+    if incomplete:
+        doubts.append(
+            "The data are incomplete — skipped as unreadable: " + "; ".join(incomplete) + "."
+        )
     doubts = [*doubts, *distrust]
     slo_reasons = [f"{r.name}: {r.reason}." for r in failed]
     validity = tuple(doubts)

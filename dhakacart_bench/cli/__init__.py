@@ -44,7 +44,12 @@ COMMANDS: tuple[click.Command, ...] = (
 
 @click.group(cls=BenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="bench")
-def main() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Show the traceback under an error message too (also: BENCH_DEBUG=1).",
+)
+def main(debug: bool) -> None:
     """dhakacart-bench: load and reliability tests with exact metrics.
 
     Run a scenario against the bundled reference store (or any --host),

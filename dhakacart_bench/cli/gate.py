@@ -129,6 +129,7 @@ def gate_command(
 
     run = load_run(resolve_run_dir(run_dir, reports_dir))
     loaded = load_baseline(baseline) if baseline is not None else None
+    run.require_complete()  # decide once: a folder missing data is refused before any rule
     result = evaluate_gate(
         run,
         baseline=loaded,

@@ -69,12 +69,26 @@ def setting_option(name: str, *extra_flags: str) -> Decorator:
     )
 
 
+def _check_host(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--host`` checked as the scenario's ``host`` key is (http/https only): exit 2."""
+    from dhakacart_bench.scenario.parse import host_problem
+
+    if not value:
+        return value
+    problem = host_problem(value)
+    if problem is not None:
+        raise click.BadParameter(f"{problem}, got {value!r}")
+    return value.rstrip("/")
+
+
 def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options `bench run` and `bench master` share (applied bottom-up)."""
     options: list[Decorator] = [
         click.argument("scenario"),
         click.option(
-            "--host", help="Target base URL (default: the scenario's, else the bundled store)."
+            "--host",
+            callback=_check_host,
+            help="Target base URL (default: the scenario's, else the bundled store).",
         ),
         click.option(
             "--users", type=click.IntRange(min=1), help="Peak users (default: the scenario's)."

@@ -15,19 +15,31 @@ from dhakacart_bench.scenario.lookup import load_scenario, scan_scenarios
 def validate_command(scenarios: tuple[str, ...]) -> None:
     """Check scenario files (paths or names); with none, check every scenario `bench list` shows.
 
-    Prints "ok: NAME (summary)" per valid scenario and the reason for each
-    invalid one; exits with status 2 if any is invalid.
+    Each scenario's locustfile is imported in a child process (so a locustfile that
+    fails to import is caught here, not at run time). Prints "ok: NAME (summary)" per
+    valid scenario and the reason for each invalid one; exits with status 2 if any is
+    invalid.
     """
     targets: list[str] = list(scenarios) or [str(e.path) for e in scan_scenarios(parse=False)]
     if not targets:
         raise ScenarioError("no scenarios to validate (none in ./scenarios or bundled)")
+    from dhakacart_bench.measure.engines.importcheck import import_problems
+
     failures = 0
+    loaded = []
     for target in targets:
         try:
-            scenario = load_scenario(target)
+            loaded.append(load_scenario(target))
         except ScenarioError as exc:
             failures += 1
             click.echo(f"invalid: {exc}", err=True)
+    # one child process imports every locustfile: validating patches nothing here
+    problems = import_problems([s.path for s in loaded])
+    for scenario in loaded:
+        problem = problems[scenario.path]
+        if problem is not None:
+            failures += 1
+            click.echo(f"invalid: {problem}", err=True)
         else:
             click.echo(f"ok: {scenario.name} ({scenario.summary()})")
     if failures:

@@ -34,7 +34,7 @@ from dhakacart_bench.analysis.verdict import evaluate_verdict
 from dhakacart_bench.errors import BaselineError, RunFolderError
 from dhakacart_bench.runfolder.layout import atomic_write_text
 from dhakacart_bench.runfolder.meta import RunMeta, encode
-from dhakacart_bench.runfolder.reader import load_run
+from dhakacart_bench.runfolder.reader import load_run, read_json
 from dhakacart_bench.stats.blocks import (
     MAX_BLOCKS,
     SparseBlocks,
@@ -309,20 +309,11 @@ def load_baseline(path: Path | str) -> Baseline:
             return baseline_from_run(load_run(source))
         except RunFolderError as exc:
             raise BaselineError(f"baseline run folder: {exc}") from None
-    try:
-        text = source.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BaselineError(
-            f"{source}: no such baseline file; save one with `bench baseline save RUN_DIR`"
-        ) from None
-    except OSError as exc:
-        raise BaselineError(f"{source}: cannot read ({exc.strerror or exc})") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BaselineError(
-            f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
+    doc = read_json(
+        source,
+        error=BaselineError,
+        missing="no such baseline file; save one with `bench baseline save RUN_DIR`",
+    )
     return _baseline_from_doc(source, doc)
 
 

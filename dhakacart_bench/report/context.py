@@ -18,6 +18,7 @@ from dhakacart_bench.analysis.plan import make_plan
 from dhakacart_bench.analysis.sale import sale_story
 from dhakacart_bench.analysis.slos import evaluate_slos, invariants_state
 from dhakacart_bench.analysis.verdict import FAIL, PASS, Verdict, evaluate_verdict
+from dhakacart_bench.errors import RunFolderError
 from dhakacart_bench.report import charts
 from dhakacart_bench.report import charts as charts_mod
 from dhakacart_bench.report.sections import reliability_context
@@ -86,11 +87,13 @@ def _endpoints(run: Run) -> list[dict[str, Any]]:
 
 
 def _histograms(run: Run) -> dict[str, Any]:
-    out = {"*": run.histogram("*")}
-    for name in run.endpoints():
+    """The intact whole-run histograms; a bad or missing one is left out (and named by
+    ``run.problems()`` in the report's "skipped" note)."""
+    out = {}
+    for name in ["*", *run.endpoints()]:
         try:
             out[name] = run.histogram(name)
-        except KeyError:
+        except (KeyError, RunFolderError):
             continue
     return out
 
@@ -331,6 +334,8 @@ def build_context(
         "plan": None if plan is None else {**asdict(plan), "lines": plan.lines()},
         "changes": None,
         "charts": {},
+        #: what of the measured data could not be read and is left out of this report
+        "skipped": list(run.problems()),
     }
     if baseline is not None:
         ctx["changes"] = changes_context(compare_runs(baseline, run))

@@ -16,7 +16,7 @@ from dhakacart_bench.errors import UsageError
 from dhakacart_bench.humanize import fmt_ms, fmt_pct, signed_change
 from dhakacart_bench.report.context import build_context, paired_limits
 from dhakacart_bench.report.sections import gate_context
-from dhakacart_bench.runfolder.layout import REPORT_NAME
+from dhakacart_bench.runfolder.layout import REPORT_NAME, umask_mode
 
 if TYPE_CHECKING:
     import jinja2
@@ -45,6 +45,7 @@ def _write_atomic(out: Path, text: str) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     try:
+        os.fchmod(fd, umask_mode())  # mkstemp makes 0600: give what open() would
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, out)

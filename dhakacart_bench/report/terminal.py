@@ -33,9 +33,15 @@ def progress_line(
     """One line: where the run is and how the target is doing right now."""
     return (
         f"{format_duration(round(elapsed_s))}/{format_duration(round(planned_s))}"
-        f"  users {users:>6,}  rps {rps:>8,.1f}  p95 {fmt_ms_compact(p95_ms):>6} ms"
+        f"  users {users:>6,}  rps {rps:>8,.1f}  p95 {_p95_cell(p95_ms):>9}"
         f"  errors {error_pct:5.2f}%  requests {requests:,}"
     )
+
+
+def _p95_cell(p95_ms: float | None) -> str:
+    """``480 ms``, ``4.7 ms``, ``30.1s`` (its own unit from 10 s up: never ``30.1s ms``)."""
+    text = fmt_ms_compact(p95_ms)
+    return text if text.endswith("s") or text == "-" else f"{text} ms"
 
 
 def _trim(name: str) -> str:

@@ -79,12 +79,26 @@ def new_run_dir(base: Path, scenario_name: str, started_at: datetime) -> Path:
         return candidate
 
 
+def umask_mode(mode: int = 0o666) -> int:
+    """``mode`` less the process umask: what ``open(path, "w")`` gives a new file
+    (0644 under the usual 022), so a copied run folder stays readable."""
+    try:  # Linux: read it without setting it (os.umask(0) would race other threads)
+        with open("/proc/self/status", encoding="ascii") as status:
+            line = next(x for x in status if x.startswith("Umask:"))
+        mask = int(line.split()[1], 8)
+    except (OSError, StopIteration, ValueError, IndexError):
+        mask = os.umask(0)
+        os.umask(mask)
+    return mode & ~mask
+
+
 @contextmanager
 def _atomic_writer(path: Path) -> Iterator[IO[str]]:
     """A text handle on a temporary file that replaces ``path`` only if the block succeeds."""
     path = Path(path)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, umask_mode())  # mkstemp makes 0600: give what open() would
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             yield handle
             handle.flush()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from hdrh.histogram import HdrHistogram
 
-from dhakacart_bench.errors import RunFolderError
+from dhakacart_bench.errors import RunFolderError, UsageError
 from dhakacart_bench.runfolder.layout import (
     ENDPOINT_TIMESERIES_CSV,
     ERRORS_JSON,
@@ -32,25 +32,43 @@ from dhakacart_bench.runfolder.layout import (
 from dhakacart_bench.runfolder.meta import ErrorRecord, RunMeta, Summary, decode
 from dhakacart_bench.scenario.model import Scenario
 from dhakacart_bench.stats.availability import Check
-from dhakacart_bench.stats.hdr import decode_histogram
+from dhakacart_bench.stats.hdr import BadHistogram, decode_histogram
 
 if TYPE_CHECKING:
     import pandas
 
 
-def _read_json(path: Path) -> Any:
+def read_json(
+    path: Path, *, error: type[UsageError] = RunFolderError, missing: str | None = None
+) -> Any:
+    """``path`` parsed as UTF-8 JSON; ``error`` (naming the file, and the line and column
+    or the byte) when it is missing, unreadable, not UTF-8 or not JSON."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
-        raise RunFolderError(f"{path}: missing from the run folder") from None
+        raise error(f"{path}: {missing or 'missing from the run folder'}") from None
     except OSError as exc:
-        raise RunFolderError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise error(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(
+            f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start});"
+            " expected a JSON file"
+        ) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise RunFolderError(
+        raise error(
             f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
+    except RecursionError:
+        raise error(f"{path}: JSON nested too deeply") from None
+
+
+_read_json = read_json
+#: How many skipped items :meth:`Run.problems` names one by one (the rest are counted).
+NAMED_PROBLEMS = 5
 
 
 @dataclass(frozen=True)
@@ -101,49 +119,129 @@ class Run:
         """histograms.json, parsed once (it is small: one encoding per endpoint)."""
         data = self._cache.get(HISTOGRAMS_JSON)
         if data is None:
-            data = _read_json(self.path / HISTOGRAMS_JSON)
-            if not isinstance(data, dict) or "total" not in data or "endpoints" not in data:
-                raise RunFolderError(f"{self.path / HISTOGRAMS_JSON}: not a histograms file")
+            path = self.path / HISTOGRAMS_JSON
+            data = _read_json(path)
+            if (
+                not isinstance(data, dict)
+                or "total" not in data
+                or not isinstance(data.get("endpoints"), dict)
+            ):
+                raise RunFolderError(
+                    f"{path}: not a histograms file (expected an object with"
+                    ' "total" and "endpoints")'
+                )
             self._cache[HISTOGRAMS_JSON] = data
         return data
 
     def histogram(self, endpoint: str = TOTAL) -> HdrHistogram:
         """The whole-run histogram (µs) of one endpoint, or of all (``"*"``).
 
-        Raises KeyError naming the known endpoints when ``endpoint`` is unknown.
+        Raises KeyError naming the known endpoints when ``endpoint`` is unknown, and
+        RunFolderError (naming the file and endpoint) when its encoding is bad.
         """
         data = self._histograms()
         if endpoint == TOTAL:
-            return decode_histogram(data["total"])
+            encoded = data["total"]
+        else:
+            try:
+                encoded = data["endpoints"][endpoint]
+            except KeyError:
+                known = ", ".join(sorted(map(str, data["endpoints"]))) or "none"
+                raise KeyError(f"no endpoint {endpoint!r} in {self.path}; known: {known}") from None
         try:
-            encoded = data["endpoints"][endpoint]
-        except KeyError:
-            known = ", ".join(sorted(data["endpoints"])) or "none"
-            raise KeyError(f"no endpoint {endpoint!r} in {self.path}; known: {known}") from None
-        return decode_histogram(encoded)
+            return decode_histogram(encoded)
+        except BadHistogram as exc:
+            where = "total" if endpoint == TOTAL else f"endpoints[{endpoint!r}]"
+            raise RunFolderError(f"{self.path / HISTOGRAMS_JSON}: {where}: {exc}") from None
 
     def iter_windows(self) -> Iterator[tuple[int, dict[str, HdrHistogram]]]:
-        """Stream ``(second, {endpoint: histogram})`` from windows.jsonl, in order."""
+        """Stream ``(second, {endpoint: histogram})`` from windows.jsonl, in order.
+
+        A line that does not parse is skipped, not fatal: what is intact is still
+        evidence. :meth:`problems` names what was skipped (the gate refuses a run
+        with any; the report and the verdict say the data are incomplete).
+        """
+        for _number, record, _error in self._window_records():
+            if record is not None:
+                yield record
+
+    def _window_records(
+        self,
+    ) -> Iterator[tuple[int, tuple[int, dict[str, HdrHistogram]] | None, str | None]]:
+        """``(line number, record or None, why it is bad or None)`` for each line."""
         path = self.path / WINDOWS_JSONL
         try:
-            handle = path.open(encoding="utf-8")
-        except FileNotFoundError:
-            raise RunFolderError(f"{path}: missing from the run folder") from None
+            handle = path.open("rb")
+        except OSError:
+            return
         with handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
                     continue
                 try:
-                    record = json.loads(line)
+                    record = json.loads(raw.decode("utf-8"))
+                    hists = record["endpoints"]
+                    if not isinstance(hists, dict):
+                        raise TypeError("endpoints is not an object")
                     yield (
-                        int(record["second"]),
-                        {
-                            name: decode_histogram(encoded)
-                            for name, encoded in record["endpoints"].items()
-                        },
+                        number,
+                        (
+                            _second(record["second"]),
+                            {str(n): decode_histogram(e) for n, e in hists.items()},
+                        ),
+                        None,
                     )
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise RunFolderError(f"{path}: line {number} is invalid ({exc})") from None
+                except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
+                    why = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+                    yield number, None, why
+
+    def problems(self) -> tuple[str, ...]:
+        """What of the run folder's measured data could not be read (and is skipped):
+        a missing or bad histograms.json or histogram, missing, empty or bad lines of
+        windows.jsonl. Empty for an intact folder. Read once, then cached."""
+        cached = self._cache.get("problems")
+        if cached is not None:
+            return tuple(cached)
+        found: list[str] = []
+        try:
+            data = self._histograms()
+        except RunFolderError as exc:
+            found.append(str(exc))
+        else:
+            for name in [TOTAL, *sorted(map(str, data["endpoints"]))]:
+                try:
+                    self.histogram(name)
+                except RunFolderError as exc:
+                    found.append(str(exc))
+        path = self.path / WINDOWS_JSONL
+        if not path.is_file():
+            found.append(f"{path}: missing from the run folder")
+        else:
+            bad, good = [], 0
+            for number, record, why in self._window_records():
+                if record is None:
+                    bad.append(f"line {number} ({why})")
+                else:
+                    good += 1
+            if bad:
+                named = "; ".join(bad[:NAMED_PROBLEMS])
+                more = (
+                    f"; and {len(bad) - NAMED_PROBLEMS} more" if len(bad) > NAMED_PROBLEMS else ""
+                )
+                found.append(f"{path}: {len(bad)} bad line(s) skipped: {named}{more}")
+            if not good and self.summary.total.count:
+                found.append(f"{path}: no window of the {self.summary.total.count:,} requests")
+        self._cache["problems"] = found
+        return tuple(found)
+
+    def require_complete(self) -> None:
+        """RunFolderError naming every problem (see :meth:`problems`) unless there is none."""
+        found = self.problems()
+        if found:
+            raise RunFolderError(
+                f"{self.path}: the measured data are incomplete, so this run cannot be"
+                " judged as a whole: " + " | ".join(found)
+            )
 
     def _csv(self, name: str) -> pandas.DataFrame:
         import pandas
@@ -151,7 +249,11 @@ class Run:
         path = self.path / name
         if not path.is_file():
             raise RunFolderError(f"{path}: missing from the run folder")
-        return pandas.read_csv(path)
+        try:
+            return pandas.read_csv(path, encoding="utf-8")
+        except (ValueError, pandas.errors.ParserError, pandas.errors.EmptyDataError) as exc:
+            # UnicodeDecodeError is a ValueError
+            raise RunFolderError(f"{path}: not a readable CSV file ({exc})") from None
 
     def timeseries(self) -> pandas.DataFrame:
         """timeseries.csv as a DataFrame (one row per second; NaN latency when idle)."""
@@ -199,6 +301,12 @@ def load_run(path: Path | str) -> Run:
         summary=summary,
         errors=errors,
     )
+
+
+def _second(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise TypeError(f"second is not a number: {value!r}")
+    return int(value)
 
 
 def read_probe_csv(text: str) -> list[Check]:

@@ -215,25 +215,32 @@ def _parse_think_time(item: Table) -> tuple[float, float] | None:
 
 
 def _parse_host(top: Table) -> str | None:
-    from urllib.parse import urlsplit
-
     host = top.string("host", "")
     if host == "":
         return None
-    expected = (
-        'expected an http(s) URL such as "https://staging.example.com", '
-        f'or "" for the bundled store, got {show(host)}'
-    )
+    problem = host_problem(host)
+    if problem is not None:
+        top.fail("host", f'{problem}, or "" for the bundled store, got {show(host)}')
+    return host.rstrip("/")
+
+
+def host_problem(host: str) -> str | None:
+    """Why ``host`` is not a target base URL (http or https with a host name), or None.
+
+    The one check for both the scenario's ``host`` key and ``--host``."""
+    from urllib.parse import urlsplit
+
+    expected = 'expected an http(s) URL such as "https://staging.example.com"'
     if any(ch.isspace() for ch in host):
-        top.fail("host", expected)
+        return expected
     try:
         parts = urlsplit(host)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
-        top.fail("host", expected)
+        return expected
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        top.fail("host", expected)
-    return host.rstrip("/")
+        return expected
+    return None
 
 
 def _parse_store(top: Table) -> StoreSpec:

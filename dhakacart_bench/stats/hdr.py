@@ -8,11 +8,14 @@ milliseconds. numpy is imported inside the functions that use it.
 
 from __future__ import annotations
 
+import struct
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from hdrh.codec import HdrCookieException, HdrHistogramSettingsException, HdrLengthException
 from hdrh.histogram import HdrHistogram
 
 if TYPE_CHECKING:
@@ -55,9 +58,39 @@ def encode_histogram(hist: HdrHistogram) -> str:
     return encoded.decode("ascii") if isinstance(encoded, bytes) else encoded
 
 
+class BadHistogram(ValueError):
+    """An encoded histogram that does not decode (bad base64, zlib, header or counts)."""
+
+
+#: What hdrh's decoder raises on bytes that are not a histogram (it validates little).
+_DECODE_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,  # binascii.Error is one
+    TypeError,
+    IndexError,
+    OverflowError,
+    MemoryError,
+    zlib.error,
+    struct.error,
+    HdrCookieException,
+    HdrLengthException,
+    HdrHistogramSettingsException,
+)
+
+
 def decode_histogram(encoded: str) -> HdrHistogram:
-    """Decode :func:`encode_histogram` output (or any V2 base64 HdrHistogram)."""
-    return HdrHistogram.decode(encoded)
+    """Decode :func:`encode_histogram` output (or any V2 base64 HdrHistogram).
+
+    Raises :class:`BadHistogram` (a ValueError) when ``encoded`` is not one.
+    """
+    if not isinstance(encoded, str | bytes):
+        raise BadHistogram(f"expected a base64 string, got {type(encoded).__name__}")
+    try:
+        hist = HdrHistogram.decode(encoded)
+    except _DECODE_ERRORS as exc:
+        raise BadHistogram(f"not a valid encoded histogram ({type(exc).__name__}: {exc})") from None
+    if hist is None or hist.get_total_count() < 0:
+        raise BadHistogram("not a valid encoded histogram (negative count)")
+    return hist
 
 
 def add_histogram(into: HdrHistogram, other: HdrHistogram) -> None:

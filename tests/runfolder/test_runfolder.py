@@ -240,8 +240,10 @@ def test_load_run_wrong_format(run_dir: Path) -> None:
 def test_load_run_is_lazy(run_dir: Path) -> None:
     (run_dir / "windows.jsonl").write_text("not json\n")
     run = load_run(run_dir)  # does not touch windows.jsonl
-    with pytest.raises(RunFolderError, match="line 1"):
-        next(run.iter_windows())
+    assert list(run.iter_windows()) == []  # the bad line is skipped, not fatal
+    assert any("windows.jsonl: 1 bad line(s) skipped: line 1" in p for p in run.problems())
+    with pytest.raises(RunFolderError, match="incomplete.*line 1"):
+        run.require_complete()
 
 
 def test_importing_does_not_import_locust_or_pandas() -> None:

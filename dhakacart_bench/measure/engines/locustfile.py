@@ -11,7 +11,9 @@ import locust  # first: it patches gevent, before anything imports ssl
 # isort: split
 import importlib.util
 import sys
+import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dhakacart_bench.errors import ScenarioError
@@ -31,7 +33,13 @@ def load_user_classes(scenario: Scenario) -> list[type[locust.User]]:
             raise ScenarioError(f"cannot import locustfile {path}", path=str(scenario.path))
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except (Exception, SystemExit) as exc:  # the user's code: any failure is bad input
+            del sys.modules[module_name]
+            raise ScenarioError(
+                import_failure(path, exc), path=str(scenario.path), key="locustfile"
+            ) from exc
     classes: list[type[locust.User]] = []
     for spec_ in scenario.users:
         cls = getattr(module, spec_.class_name, None)
@@ -52,6 +60,19 @@ def load_user_classes(scenario: Scenario) -> list[type[locust.User]]:
             attrs["wait_time"] = locust.between(*spec_.think_time)
         classes.append(type(cls.__name__, (cls,), attrs))
     return classes
+
+
+def import_failure(path: Path, exc: BaseException) -> str:
+    """``locustfile x.py failed to import: x.py:3: ModuleNotFoundError: No module named
+    'nope'`` — the innermost frame inside the locustfile, and the exception."""
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename) == path:
+            line = frame.lineno
+    if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename) == path:
+        line = exc.lineno
+    where = f"{path}:{line}" if line is not None else str(path)
+    return f"locustfile failed to import: {where}: {type(exc).__name__}: {exc}"
 
 
 def with_host(cls: type[locust.User], host: str) -> type[locust.User]:
