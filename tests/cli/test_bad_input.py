@@ -1,0 +1,222 @@
+"""One rule for bad input: exit 2 with a message naming the file (and key, line or the
+locustfile's file:line), never a traceback — each defect of issue 11 as a test."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+
+from dhakacart_bench.cli import main
+from dhakacart_bench.errors import ScenarioError
+from dhakacart_bench.report.terminal import progress_line
+from dhakacart_bench.runfolder.layout import HISTOGRAMS_JSON, RUN_JSON, WINDOWS_JSONL
+from tests.synthetic import MakeRun
+
+NOT_UTF8 = b"\xff\xfe\x00x"
+
+
+def invoke(*args: str | Path, env: dict[str, str] | None = None) -> Result:
+    command: click.Group = main
+    return CliRunner().invoke(
+        command, [str(a) for a in args], env={"GITHUB_STEP_SUMMARY": "", **(env or {})}
+    )
+
+
+def assert_usage_error(result: Result, *words: str) -> None:
+    """Exit 2, a one-line message naming what was wrong, and no traceback."""
+    assert result.exit_code == 2, result.output
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit
+    ), result.exception
+    assert "Traceback" not in result.output
+    for word in words:
+        assert word in result.output, result.output
+
+
+@pytest.fixture
+def run_dir(make_run: MakeRun) -> Path:
+    return make_run(seconds=12)
+
+
+@pytest.mark.parametrize("command", ["report", "gate"])
+def test_a_run_json_that_is_not_utf8_is_exit_2_naming_the_file(run_dir: Path, command: str) -> None:
+    (run_dir / RUN_JSON).write_bytes(NOT_UTF8)
+    assert_usage_error(
+        invoke(command, run_dir), f"{run_dir / RUN_JSON}: not UTF-8", "byte 0xff at offset 0"
+    )
+
+
+def test_a_wrong_typed_run_json_field_names_the_key(run_dir: Path) -> None:
+    meta = json.loads((run_dir / RUN_JSON).read_text())
+    meta["machine"] = "busy"
+    (run_dir / RUN_JSON).write_text(json.dumps(meta))
+    assert_usage_error(invoke("report", run_dir), "run.json: machine: Expected `object`")
+
+
+def _break_one_histogram(run_dir: Path) -> str:
+    data = json.loads((run_dir / HISTOGRAMS_JSON).read_text())
+    name = sorted(data["endpoints"])[0]
+    data["endpoints"][name] = "!!!notbase64"
+    (run_dir / HISTOGRAMS_JSON).write_text(json.dumps(data))
+    return name
+
+
+def test_a_bad_histogram_is_skipped_by_the_report_and_named(run_dir: Path) -> None:
+    name = _break_one_histogram(run_dir)
+    result = invoke("report", run_dir)
+    assert result.exit_code == 0, result.output
+    html = (run_dir / "report.html").read_text()
+    assert "Data incomplete" in html
+    assert f"endpoints[&#39;{name}&#39;]: not a valid encoded histogram" in html
+    assert "The data are incomplete" in html  # the verdict says so too
+
+
+def test_the_gate_refuses_a_bad_histogram_before_deciding(run_dir: Path) -> None:
+    _break_one_histogram(run_dir)
+    result = invoke("gate", run_dir, "--no-report")
+    assert_usage_error(result, "measured data are incomplete", "not a valid encoded histogram")
+    assert "PASS" not in result.output
+    assert not (run_dir / "gate.json").exists()
+
+
+def test_a_corrupt_window_is_skipped_the_rest_is_reported(run_dir: Path) -> None:
+    lines = (run_dir / WINDOWS_JSONL).read_text().splitlines()
+    lines[3] = '{"second": 3, "endpoints": {"*": "bad"'
+    (run_dir / WINDOWS_JSONL).write_text("\n".join(lines) + "\n")
+    result = invoke("report", run_dir)
+    assert result.exit_code == 0, result.output
+    html = (run_dir / "report.html").read_text()
+    assert "windows.jsonl: 1 bad line(s) skipped: line 4" in html
+    assert "INCONCLUSIVE" in html  # a PASS on incomplete data is not a PASS
+
+
+@pytest.mark.parametrize("damage", ["missing histograms", "empty windows"])
+def test_gate_on_an_incomplete_folder_decides_once(run_dir: Path, damage: str) -> None:
+    if damage == "missing histograms":
+        (run_dir / HISTOGRAMS_JSON).unlink()
+    else:
+        (run_dir / WINDOWS_JSONL).write_text("")
+    result = invoke("gate", run_dir)
+    assert_usage_error(result, "incomplete")
+    assert "PASS" not in result.output
+    assert not (run_dir / "gate.json").exists()
+
+
+def test_a_baseline_that_is_not_utf8_is_exit_2(run_dir: Path, tmp_path: Path) -> None:
+    baseline = tmp_path / "b.json"
+    baseline.write_bytes(NOT_UTF8)
+    assert_usage_error(invoke("gate", run_dir, "--baseline", baseline), f"{baseline}: not UTF-8")
+
+
+def test_run_with_a_bad_baseline_stops_before_any_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("b.json").write_bytes(NOT_UTF8)
+    result = invoke("run", "smoke", "--baseline", "b.json", "--gate", "-q")
+    assert_usage_error(result, "b.json: not UTF-8")
+    assert "Running smoke" not in result.output
+    assert not Path("reports").exists()
+
+
+@pytest.mark.parametrize("host", ["ftp://x", "localhost:8000", "http://", "http://a b"])
+def test_host_flag_is_checked_like_the_scenario_key(host: str) -> None:
+    result = invoke("run", "smoke", "--host", host, "-q")
+    assert_usage_error(result, "--host", "expected an http(s) URL")
+
+
+USER = "from locust import HttpUser\n\n\nclass Browser(HttpUser):\n    pass\n"
+LOCUSTFILE_BROKEN = {
+    "missing module": ("import no_such_module\n" + USER, "lf.py:1: ModuleNotFoundError"),
+    "raises": (USER + "\n\nraise RuntimeError('boom at import')\n", "lf.py:8: RuntimeError: boom"),
+}
+
+
+@pytest.fixture(params=sorted(LOCUSTFILE_BROKEN))
+def broken_scenario(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    body, expected = LOCUSTFILE_BROKEN[request.param]
+    (tmp_path / "lf.py").write_text(body)
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(
+        'name = "broken"\ndescription = "x"\nlocustfile = "lf.py"\n'
+        '[[users]]\nclass = "Browser"\n[load]\nmodel = "closed"\n'
+        '[[load.stages]]\nduration = "2s"\nusers = 1\n'
+    )
+    yield scenario, expected
+
+
+def test_validate_catches_a_locustfile_that_fails_to_import(
+    broken_scenario: tuple[Path, str],
+) -> None:
+    scenario, expected = broken_scenario
+    assert_usage_error(invoke("validate", scenario), "invalid:", expected)
+
+
+def test_run_with_a_locustfile_that_fails_to_import_is_exit_2(
+    broken_scenario: tuple[Path, str], tiny_target: str, tmp_path: Path
+) -> None:
+    scenario, expected = broken_scenario
+    result = invoke("run", scenario, "--host", tiny_target, "-q", "--reports-dir", tmp_path / "r")
+    assert_usage_error(result, "[locustfile] locustfile failed to import", expected)
+
+
+def test_the_locustfile_loader_raises_a_scenario_error_with_file_and_line(
+    broken_scenario: tuple[Path, str],
+) -> None:
+    from dhakacart_bench.measure.engines.locustfile import load_user_classes
+    from dhakacart_bench.scenario.parse import load_scenario_file
+
+    scenario, expected = broken_scenario
+    with pytest.raises(ScenarioError, match=expected.replace(".", r"\.")):
+        load_user_classes(load_scenario_file(scenario))
+
+
+def test_debug_shows_the_traceback_under_the_message(run_dir: Path) -> None:
+    (run_dir / RUN_JSON).write_bytes(NOT_UTF8)
+    quiet = invoke("report", run_dir)
+    loud = invoke("report", run_dir, env={"BENCH_DEBUG": "1"})
+    flag = invoke("--debug", "report", run_dir)
+    assert "Traceback" not in quiet.output
+    for result in (loud, flag):
+        assert result.exit_code == 2
+        assert "Traceback (most recent call last)" in result.output
+        assert "RunFolderError" in result.output
+
+
+def test_run_folder_files_get_the_umask_mode(make_run: MakeRun, tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        folder = make_run(seconds=5, parent=tmp_path / "modes")
+        assert invoke("report", folder).exit_code == 0
+    finally:
+        os.umask(old)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir() if p.is_file()}
+    assert "report.html" in modes and RUN_JSON in modes
+    assert set(modes.values()) == {0o644}, modes
+
+
+@pytest.mark.parametrize(
+    ("p95_ms", "cell"), [(30_100.0, "p95     30.1s"), (480.0, "p95    480 ms"), (None, "p95 ")]
+)
+def test_progress_line_gives_p95_one_unit(p95_ms: float | None, cell: str) -> None:
+    line = progress_line(
+        elapsed_s=12, planned_s=30, users=5, rps=10.0, p95_ms=p95_ms, error_pct=0.0, requests=99
+    )
+    assert cell in line
+    assert "s ms" not in line
+
+
+def test_bad_base64_is_a_value_error_from_the_decoder() -> None:
+    from dhakacart_bench.stats.hdr import BadHistogram, decode_histogram
+
+    for junk in ("!!!", "", base64.b64encode(b"\x1c\x84\x93\x14" + b"\0" * 40).decode()):
+        with pytest.raises(BadHistogram):
+            decode_histogram(junk)
