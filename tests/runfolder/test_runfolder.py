@@ -242,7 +242,7 @@ def test_load_run_is_lazy(run_dir: Path) -> None:
     run = load_run(run_dir)  # does not touch windows.jsonl
     assert list(run.iter_windows()) == []  # the bad line is skipped, not fatal
     assert any("windows.jsonl: 1 bad line(s) skipped: line 1" in p for p in run.problems())
-    with pytest.raises(RunFolderError, match="incomplete.*line 1"):
+    with pytest.raises(RunFolderError, match=r"incomplete.*line 1"):
         run.require_complete()
 
 
