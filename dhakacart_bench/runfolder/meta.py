@@ -177,6 +177,8 @@ class RunMeta:
     scenario: Scenario
     host: str = ""
     target: str = "external"  # "bundled" | "external"
+    #: Why this target (Locust's precedence: -H, the scenario's host, the user classes').
+    target_reason: str | None = None
     workload_model: str = "closed"  # "closed" | "open"
     scenario_path: str = ""
     started_at: str = ""

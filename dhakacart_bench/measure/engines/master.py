@@ -34,10 +34,11 @@ from dhakacart_bench.measure.engines.base import (
     EngineSections,
     versions,
 )
-from dhakacart_bench.measure.engines.locustfile import load_user_classes
+from dhakacart_bench.measure.engines.heartbeat import apply_heartbeat, tell_missing
+from dhakacart_bench.measure.engines.locustfile import load_shape, load_user_classes
 from dhakacart_bench.measure.health import assess
 from dhakacart_bench.measure.recorder import Recorder
-from dhakacart_bench.measure.shapes import make_shape_class, target_at
+from dhakacart_bench.measure.shapes import target_at
 from dhakacart_bench.runfolder.meta import ArrivalsMeta, GeneratorMeta, WorkerLoss, WorkersMeta
 from dhakacart_bench.runfolder.windows import WindowData
 from dhakacart_bench.scenario.model import LoadSpec
@@ -54,6 +55,7 @@ class MasterCoordinator:
         scenario: Any,
         expected: int,
         run_start: float,
+        heartbeat_liveness: int | None = None,
     ) -> None:
         self.runner = runner
         self.recorder = recorder
@@ -66,6 +68,7 @@ class MasterCoordinator:
             "locustfile_source": locustfile.read_text(),
             "run_start": run_start,
             "workers": expected,
+            "heartbeat_liveness": heartbeat_liveness,
             **versions(),
         }
         self.refused: list[str] = []
@@ -113,6 +116,8 @@ class MasterCoordinator:
 
     def _on_final(self, environment: Any, msg: Message) -> None:
         self._ingest(msg.node_id, msg.data)
+        if msg.data.get("interim"):  # it stopped because we gave up on it; it comes back
+            return
         if "arrivals" in msg.data:
             self.arrivals.append(msg.data["arrivals"])
         self.finals.add(msg.node_id)
@@ -132,13 +137,18 @@ class MasterCoordinator:
                 loss = self.lost.get(client.id)
                 if loss is not None and "returned_at_s" not in loss:
                     loss["returned_at_s"] = second  # slow, not dead: it heartbeats again
-            elif client.id not in self.lost:
+            elif client.id not in self.lost or "returned_at_s" in self.lost[client.id]:
+                if client.id in self.lost:  # lost before and came back: keep that loss too
+                    earlier = self.lost.pop(client.id)
+                    self.lost[f"{client.id}@{earlier['lost_at_s']}"] = earlier
                 self.lost[client.id] = {
                     "worker": client.id,
                     "lost_at_s": second,
                     "users_held": self.held.get(client.id),
                     "how": "missed heartbeats",
                 }
+                # Locust hands its users to the others but never tells it: we do
+                tell_missing(self.runner, client.id, users=self.held.get(client.id))
         for worker in self.seen:
             if worker not in present and worker not in self.lost and worker not in self.finals:
                 self.lost[worker] = {
@@ -236,9 +246,10 @@ class MasterEngine:
         self.scenario = scenario
         self.config = config
         self.expected = config.workers or config.expect_workers
+        apply_heartbeat(config.heartbeat_liveness)
         env = Environment(
             user_classes=load_user_classes(scenario),
-            shape_class=make_shape_class(scenario.load)(),
+            shape_class=load_shape(scenario),
             events=locust.events,
             host=host,
             stop_timeout=config.stop_timeout_s,
@@ -263,6 +274,7 @@ class MasterEngine:
             scenario=scenario,
             expected=self.expected,
             run_start=time.time(),
+            heartbeat_liveness=config.heartbeat_liveness,
         )
         hosts = list(config.worker_hosts) or [None]
         master = "127.0.0.1" if config.master_bind in ("*", "0.0.0.0", "") else config.master_bind

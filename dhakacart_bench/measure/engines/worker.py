@@ -38,6 +38,7 @@ from dhakacart_bench.measure.engines.base import (
     REPORT_KEY,
     versions,
 )
+from dhakacart_bench.measure.engines.heartbeat import apply_heartbeat, stop_when_given_up
 from dhakacart_bench.measure.engines.locustfile import load_user_classes, with_host
 from dhakacart_bench.measure.health import GeneratorMonitor
 from dhakacart_bench.measure.limits import raise_open_files_limit
@@ -143,7 +144,10 @@ def run_worker(
             )
             user_classes = [open_model_class(cls, gate) for cls in user_classes]
         env = Environment(user_classes=user_classes, events=locust.events)
+        apply_heartbeat(data.get("heartbeat_liveness"))
         runner = env.create_worker_runner(master_host, master_port)
+        given_up: list[bool] = []  # the master gave up on us: the next stop is interim
+        stop_when_given_up(runner, before_stop=lambda: given_up.append(True))
         recorder = Recorder(run_start=run_start)
         shipper = WorkerShipper(recorder)
         monitor = GeneratorMonitor()
@@ -153,6 +157,9 @@ def run_worker(
 
         def on_stop(environment: Any, **kwargs: Any) -> None:
             payload = shipper.payload(time.time(), final=True)
+            if given_up:
+                given_up.clear()
+                payload["interim"] = True
             if gate is not None:
                 payload["arrivals"] = gate.to_wire()
             runner.send_message(MSG_FINAL, payload)
