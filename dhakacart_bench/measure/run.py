@@ -31,7 +31,7 @@ from dhakacart_bench.errors import Interrupted
 from dhakacart_bench.measure.config import Progress, RunResult, sized_scenario
 from dhakacart_bench.measure.engines.local import LocalEngine
 from dhakacart_bench.measure.engines.master import MasterEngine, judge_losses
-from dhakacart_bench.measure.health import HostMonitor, assess_host
+from dhakacart_bench.measure.health import HostMonitor, assess_host, per_user
 from dhakacart_bench.measure.limits import check_sockets_per_process
 from dhakacart_bench.measure.recorder import Recorder
 from dhakacart_bench.measure.sidecars.base import SidecarContext
@@ -231,7 +231,9 @@ def _measure(
             requested_peak=load.peak_users,
             reference_peak=load.reference_users,
         ),
-        generator=sections.generator,
+        generator=per_user(
+            sections.generator, max(measurements.users_by_second.values(), default=0)
+        ),
         arrivals=sections.arrivals,
         workers=workers,
         machine=assess_host(host_monitor.samples),

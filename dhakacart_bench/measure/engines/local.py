@@ -77,6 +77,11 @@ class LocalEngine:
 
     def sections(self) -> EngineSections:
         return EngineSections(
-            generator=assess(self.monitor.samples, processes=1, cpu_count=os.cpu_count()),
+            generator=assess(
+                self.monitor.samples,
+                processes=1,
+                cpu_count=os.cpu_count(),
+                peak_rss_mib=self.monitor.peak_rss_mib,
+            ),
             arrivals=self.gate.stats() if self.gate is not None else None,
         )

@@ -44,6 +44,12 @@ from dhakacart_bench.runfolder.windows import WindowData
 from dhakacart_bench.scenario.model import LoadSpec
 
 
+def _own_rss_mib() -> float:
+    import psutil
+
+    return float(psutil.Process().memory_info().rss) / (1 << 20)
+
+
 class MasterCoordinator:
     """The master's half: serves the scenario, merges workers' data, watches for losses."""
 
@@ -78,6 +84,8 @@ class MasterCoordinator:
         self.seen: dict[str, int] = {}  # worker id → second it first reported
         self.lost: dict[str, dict[str, Any]] = {}
         self.held: dict[str, int] = {}  # worker id → users it ran at the last look
+        self.peak_rss: dict[str, float] = {}  # worker id → its peak resident MiB
+        self.own_peak_rss = _own_rss_mib()
         runner.register_message(MSG_SCENARIO, self._on_scenario_request)
         runner.register_message(MSG_FINAL, self._on_final)
         locust.events.worker_report.add_listener(self._on_report)
@@ -104,6 +112,10 @@ class MasterCoordinator:
     def _ingest(self, client_id: str, payload: dict[str, Any]) -> None:
         windows = [WindowData.from_dict(w) for w in payload.get("windows", [])]
         self.recorder.ingest(windows, payload.get("errors", []), payload.get("outcomes", []))
+        if "peak_rss_mib" in payload:
+            self.peak_rss[client_id] = max(
+                self.peak_rss.get(client_id, 0.0), float(payload["peak_rss_mib"])
+            )
         self.samples.setdefault(client_id, []).extend(
             (int(s), float(c), float(lag), int(u)) for s, c, lag, u in payload.get("samples", [])
         )
@@ -127,6 +139,7 @@ class MasterCoordinator:
         """Record workers that went missing or quit since the last look."""
         from locust.runners import STATE_MISSING
 
+        self.own_peak_rss = max(self.own_peak_rss, _own_rss_mib())
         second = int(now - self.run_start)
         present = {}
         for client in self.runner.clients.values():
@@ -173,6 +186,7 @@ class MasterCoordinator:
             [by_second[s] for s in sorted(by_second)],
             processes=len(self.samples),
             cpu_count=cpu_count,
+            peak_rss_mib=self.own_peak_rss + sum(self.peak_rss.values()),
         )
         workers = {}
         for worker, samples in sorted(self.samples.items()):

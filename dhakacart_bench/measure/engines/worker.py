@@ -57,6 +57,8 @@ class WorkerShipper:
     # (epoch second, CPU %, loop lag ms, users running)
     samples: list[tuple[int, float, float, int]] = field(default_factory=list)
 
+    peak_rss_mib: float = 0.0
+
     def sample(self, now: float, cpu: float, lag: float, users: int) -> None:
         self.samples.append((int(now), cpu, lag, users))
 
@@ -71,6 +73,7 @@ class WorkerShipper:
             "errors": self.recorder.drain_errors(),
             "outcomes": self.recorder.drain_outcomes(),
             "samples": samples,
+            "peak_rss_mib": self.peak_rss_mib,
         }
 
 
@@ -173,6 +176,7 @@ def run_worker(
                 gevent.sleep(1.0)
                 cpu, lag = monitor.sample()
                 shipper.sample(time.time(), cpu, lag, runner.user_count)
+                shipper.peak_rss_mib = monitor.peak_rss_mib
 
         locust.events.request.add_listener(recorder.on_request)
         add_outcome_listener(recorder.on_outcome)
