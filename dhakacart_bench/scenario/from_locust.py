@@ -191,6 +191,8 @@ def scenario_toml(scenario: Scenario, *, out: Path, host: str | None = None) -> 
         locustfile = os.path.relpath(scenario.locustfile, out.resolve().parent)
     except ValueError:  # another drive
         locustfile = str(scenario.locustfile)
+    if locustfile.startswith(os.path.join(os.pardir, os.pardir)):
+        locustfile = str(scenario.locustfile)  # far away: the absolute path reads better
     lines = [
         f"# Written by `bench init --from-locustfile {scenario.locustfile.name}`.",
         "# Add [[slo]] tables and [gate] rules, then `bench run` this file.",
