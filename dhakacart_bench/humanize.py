@@ -164,3 +164,13 @@ def plural(count: int, noun: str) -> str:
 def fmt_number(value: float) -> str:
     """A number as written in a scenario file: ``500``, ``0.25``."""
     return f"{value:g}"
+
+
+def fmt_memory(peak_mib: float | None, kib_per_user: float | None = None) -> str:
+    """``", peak memory 1.21 GiB (25.3 KiB/user)"`` — the generator's memory beside its
+    CPU and loop lag; empty when the run did not record it."""
+    if peak_mib is None:
+        return ""
+    size = f"{peak_mib / 1024:.2f} GiB" if peak_mib >= 1024 else f"{peak_mib:.0f} MiB"
+    per_user = f" ({kib_per_user:.1f} KiB/user)" if kib_per_user is not None else ""
+    return f", peak memory {size}{per_user}"

@@ -128,6 +128,17 @@ SETTINGS: tuple[Setting, ...] = (
         ("run", "master"),
     ),
     Setting(
+        "heartbeat_liveness",
+        "--heartbeat-liveness",
+        30,
+        "int",
+        "Distributed runs: heartbeats (1 s apart) a worker may miss before the master"
+        " gives up on it (Locust's HEARTBEAT_LIVENESS, 3); a worker given up on stops its users.",
+        "BENCH_HEARTBEAT_LIVENESS",
+        ("run", "master"),
+        minimum=1,
+    ),
+    Setting(
         "connect_timeout_s",
         "--connect-timeout",
         60.0,

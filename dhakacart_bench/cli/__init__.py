@@ -17,6 +17,7 @@ from dhakacart_bench.cli.baseline import baseline_group
 from dhakacart_bench.cli.compare import compare
 from dhakacart_bench.cli.gate import gate_command
 from dhakacart_bench.cli.group import BenchGroup
+from dhakacart_bench.cli.init import init_command
 from dhakacart_bench.cli.list import list_command
 from dhakacart_bench.cli.master import master
 from dhakacart_bench.cli.plan import plan
@@ -31,6 +32,7 @@ COMMANDS: tuple[click.Command, ...] = (
     run,
     list_command,
     validate_command,
+    init_command,
     report,
     compare,
     plan,

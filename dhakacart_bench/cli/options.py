@@ -81,17 +81,65 @@ def _check_host(ctx: click.Context, param: click.Parameter, value: str | None) -
     return value.rstrip("/")
 
 
+def locust_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``-f``, ``-r``, ``-t``, ``--config`` and ``--slo`` (``-u``/``-H`` ride on --users/--host)."""
+    options = [
+        click.option(
+            "-f",
+            "--locustfile",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Run a plain locustfile, no scenario file needed (positional args: its"
+            " User classes, default all; Locust's locust.conf / [tool.locust] are read).",
+        ),
+        click.option(
+            "-r",
+            "--spawn-rate",
+            type=click.FloatRange(min=0, min_open=True),
+            help="With -f: users started per second (Locust's default 1).",
+        ),
+        click.option(
+            "-t",
+            "--run-time",
+            "run_time_s",
+            type=DurationType(),
+            help="With -f: stop after this long (e.g. 10s, 5m); needed unless the"
+            " locustfile has a LoadTestShape.",
+        ),
+        click.option(
+            "--config",
+            "locust_config",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="With -f: a Locust config file to read (as locust --config).",
+        ),
+        click.option(
+            "--slo",
+            "slo_flags",
+            multiple=True,
+            help="An SLO to hold, e.g. 'p95_ms<500', 'error_rate<0.01', 'rps>100',"
+            " 'p99_ms[GET /api/cart]<800' (repeatable; added to the scenario's).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options `bench run` and `bench master` share (applied bottom-up)."""
     options: list[Decorator] = [
-        click.argument("scenario"),
+        click.argument("scenario", nargs=-1),
         click.option(
+            "-H",
             "--host",
             callback=_check_host,
-            help="Target base URL (default: the scenario's, else the bundled store).",
+            help="Target base URL (default: the scenario's, else the user classes' host,"
+            " else the bundled store).",
         ),
         click.option(
-            "--users", type=click.IntRange(min=1), help="Peak users (default: the scenario's)."
+            "-u",
+            "--users",
+            type=click.IntRange(min=1),
+            help="Peak users (default: the scenario's; with -f Locust's default 1).",
         ),
         click.option(
             "--duration",
@@ -99,11 +147,13 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
             type=DurationType(),
             help="Squeeze the scenario's stages into this time (e.g. 30s, 2m).",
         ),
+        locust_options,
         setting_option("reports_dir"),
         setting_option("database_url"),
         setting_option("store_workers"),
         setting_option("stop_timeout_s"),
         setting_option("worker_timeout_s"),
+        setting_option("heartbeat_liveness"),
         click.option(
             "--report/--no-report", default=True, show_default=True, help="Render report.html."
         ),

@@ -13,12 +13,12 @@ from typing import Any
 
 import click
 
+from dhakacart_bench.cli.locust_flags import choose_scenario
 from dhakacart_bench.cli.options import run_options, setting_option
 from dhakacart_bench.cli.progress import ProgressPrinter
 from dhakacart_bench.errors import UsageError
 from dhakacart_bench.outcome import conclude
 from dhakacart_bench.report.terminal import run_summary
-from dhakacart_bench.scenario.lookup import load_scenario
 
 
 def execute(options: dict[str, Any], **config: Any) -> None:
@@ -30,9 +30,11 @@ def execute(options: dict[str, Any], **config: Any) -> None:
     # The runner imports locust, which must patch gevent before ssl is imported.
     from dhakacart_bench.measure.config import RunConfig
     from dhakacart_bench.measure.run import run_scenario
+    from dhakacart_bench.measure.targets import resolve_target
 
     options = dict(options)
-    scenario, report = options.pop("scenario"), options.pop("report")
+    chosen = choose_scenario(options)
+    report = options.pop("report")
     quiet, progress_every = options.pop("quiet"), options.pop("progress_every_s")
     baseline, gate = options.pop("baseline"), options.pop("gate")
     junit, summary = options.pop("junit"), options.pop("summary")
@@ -44,8 +46,19 @@ def execute(options: dict[str, Any], **config: Any) -> None:
         from dhakacart_bench.gate.baseline import load_baseline
 
         gate_baseline = load_baseline(baseline)  # a bad baseline stops us before the run
-    loaded = load_scenario(scenario)
+    loaded = chosen.scenario
+    config.update(host=chosen.host, host_source=chosen.host_source, users=chosen.users)
+    ctx = click.get_current_context(silent=True)
+    default_stop = ctx is None or ctx.get_parameter_source("stop_timeout_s") in (
+        click.core.ParameterSource.DEFAULT,
+        None,
+    )
+    if chosen.stop_timeout_s is not None and default_stop:
+        config["stop_timeout_s"] = chosen.stop_timeout_s  # Locust's -s from its config
     run_config = RunConfig(scenario=loaded, **config)
+    click.echo(resolve_target(chosen.host, loaded, source=chosen.host_source).line, err=True)
+    for note in chosen.notes:
+        click.echo(note, err=True)
     printer = None
     if not quiet:
         printer = ProgressPrinter(interactive=sys.stderr.isatty(), log_every_s=progress_every)
@@ -81,7 +94,9 @@ def execute(options: dict[str, Any], **config: Any) -> None:
 @run_options
 @setting_option("workers")
 def run(**options: Any) -> None:
-    """Run SCENARIO (a name from `bench list`, or a path to a .toml file).
+    """Run SCENARIO (a name from `bench list`, or a path to a .toml file), or a plain
+    locustfile: `bench run -f locustfile.py [UserClass ...] -u 100 -r 10 -t 5m -H URL`
+    (Locust's flags and defaults; a LoadTestShape in it drives the load).
 
     Without --host the bundled reference store is started on a free port,
     seeded, checked for oversold stock afterwards and stopped. Exit codes: 0

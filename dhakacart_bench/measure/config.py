@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dhakacart_bench.errors import ScenarioError
+from dhakacart_bench.errors import ScenarioError, UsageError
 from dhakacart_bench.runfolder.meta import RunMeta, Summary
 from dhakacart_bench.scenario.model import with_deploy_command
 from dhakacart_bench.settings import default
@@ -32,6 +32,7 @@ DEFAULT_STORE_WORKERS: int | None = default("store_workers")
 DEFAULT_STOP_TIMEOUT_S: float = default("stop_timeout_s")
 DEFAULT_WORKERS: int = default("workers")
 DEFAULT_WORKER_TIMEOUT_S: float = default("worker_timeout_s")
+DEFAULT_HEARTBEAT_LIVENESS: int = default("heartbeat_liveness")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class RunConfig:
 
     scenario: Scenario
     host: str | None = None  # overrides the scenario's host; None/"" = the bundled store
+    host_source: str | None = None  # where ``host`` came from, for the target line
     users: int | None = None  # peak users; None = the scenario's default (laptop) size
     duration_s: float | None = None  # squeeze the stages into this many seconds
     reports_dir: Path = DEFAULT_REPORTS_DIR
@@ -52,6 +54,7 @@ class RunConfig:
     master_bind: str = "127.0.0.1"  # the master's listening address (unauthenticated channel!)
     master_port: int = 0  # 0 = a free port (local workers); remote workers need a fixed one
     worker_timeout_s: float = DEFAULT_WORKER_TIMEOUT_S  # for workers to connect
+    heartbeat_liveness: int = DEFAULT_HEARTBEAT_LIVENESS  # missed beats before "missing"
     worker_hosts: tuple[str, ...] = ()  # local workers aim at these target URLs in turn
     deploy_command: str | None = None  # run this command (a deploy) during the run ...
     deploy_at_s: float | None = None  # ... this many seconds after the load starts
@@ -81,6 +84,11 @@ ProgressCallback = Callable[[Progress], None]
 def sized_scenario(config: RunConfig) -> Scenario:
     """The scenario at the size and length this run asks for."""
     scenario = config.scenario
+    if scenario.shape_class is not None and (config.users or config.duration_s):
+        raise UsageError(
+            f"{scenario.shape_class} (a LoadTestShape) sets the users and the length:"
+            " --users and --duration do not apply"
+        )
     users = config.users if config.users is not None else scenario.load.default_users
     if users < 1:
         raise ScenarioError(f"--users must be at least 1, got {users}")

@@ -4,13 +4,15 @@ A Locust process is one gevent loop on one core. When it runs out of CPU, reques
 in the generator before they are sent and responses wait before they are timed: the
 latencies then describe the generator, not the target. Two signals show it, sampled
 once a second during the run: the process's CPU use (100% = one core), from psutil; and
-the event-loop lag (how late a greenlet that asks to sleep 50 ms wakes up).
+the event-loop lag (how late a greenlet that asks to sleep 50 ms wakes up). The same
+sample keeps the process's peak resident memory (``peak_rss_mib``).
 :func:`assess` turns them into run.json's ``generator`` section. :class:`HostMonitor` and
 :func:`assess_host` are the noisy-neighbour check: the CPU other processes used.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,6 +55,7 @@ def assess(
     processes: int = 1,
     cpu_count: int | None = None,
     thresholds: HealthThresholds = HealthThresholds(),
+    peak_rss_mib: float | None = None,
 ) -> GeneratorMeta:
     """Judge per-second ``(cpu_pct, lag_ms)`` samples of the busiest generator process."""
     judged = list(samples[thresholds.warmup_s :]) or list(samples)
@@ -98,7 +101,16 @@ def assess(
             "saturated_fraction": thresholds.saturated_fraction,
             "min_saturated_s": thresholds.min_saturated_s,
         },
+        peak_rss_mib=None if peak_rss_mib is None else round(peak_rss_mib, 1),
     )
+
+
+def per_user(generator: GeneratorMeta, peak_users: int) -> GeneratorMeta:
+    """``generator`` with its peak memory per user (KiB) at ``peak_users``."""
+    if generator.peak_rss_mib is None or peak_users < 1:
+        return generator
+    kib = generator.peak_rss_mib * 1024.0 / peak_users
+    return dataclasses.replace(generator, peak_rss_kib_per_user=round(kib, 2))
 
 
 class GeneratorMonitor:
@@ -112,6 +124,11 @@ class GeneratorMonitor:
         self._max_lag_s = 0.0
         self._greenlet: Any = None
         self.samples: list[tuple[float, float]] = []
+        self.peak_rss_mib = self.rss_mib()
+
+    def rss_mib(self) -> float:
+        """This process's resident memory now, in MiB."""
+        return float(self._process.memory_info().rss) / (1 << 20)
 
     def _probe(self) -> None:
         import gevent
@@ -135,6 +152,7 @@ class GeneratorMonitor:
     def sample(self) -> tuple[float, float]:
         """CPU % since the last sample and the worst lag (ms) since the last sample."""
         cpu = float(self._process.cpu_percent(None))
+        self.peak_rss_mib = max(self.peak_rss_mib, self.rss_mib())
         lag_ms = round(self._max_lag_s * 1000.0, 2)
         self._max_lag_s = 0.0
         self.samples.append((cpu, lag_ms))

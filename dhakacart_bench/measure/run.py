@@ -31,13 +31,18 @@ from dhakacart_bench.errors import Interrupted
 from dhakacart_bench.measure.config import Progress, RunResult, sized_scenario
 from dhakacart_bench.measure.engines.local import LocalEngine
 from dhakacart_bench.measure.engines.master import MasterEngine, judge_losses
-from dhakacart_bench.measure.health import HostMonitor, assess_host
+from dhakacart_bench.measure.health import HostMonitor, assess_host, per_user
 from dhakacart_bench.measure.limits import check_sockets_per_process
 from dhakacart_bench.measure.recorder import Recorder
 from dhakacart_bench.measure.sidecars.base import SidecarContext
 from dhakacart_bench.measure.sidecars.events import EventsSidecar
 from dhakacart_bench.measure.sidecars.probe import ProbeSidecar
-from dhakacart_bench.measure.targets import bundled_store, probe_target, schedule_deal_opening
+from dhakacart_bench.measure.targets import (
+    bundled_store,
+    probe_target,
+    resolve_target,
+    schedule_deal_opening,
+)
 from dhakacart_bench.runfolder.layout import new_run_dir
 from dhakacart_bench.runfolder.meta import InvariantsMeta, RunMeta, UsersMeta
 from dhakacart_bench.runfolder.writer import write_measurements, write_run_json
@@ -89,15 +94,20 @@ def run_scenario(config: RunConfig, *, progress: ProgressCallback | None = None)
     """
     scenario = sized_scenario(config)
     check_sockets_per_process(scenario.load.peak_users, config)
-    host = config.host if config.host is not None else scenario.host
+    target = resolve_target(config.host, scenario, source=config.host_source)
+    host = target.host
     if host:
         probe_target(host)
-        return _measure(scenario, config, host=host, store=None, progress=progress)
+        return _measure(
+            scenario, config, host=host, store=None, progress=progress, reason=target.reason
+        )
     with bundled_store(scenario, config) as store:
         if len(store.urls) > 1 and not config.worker_hosts:
             # spread the workers over the store's addresses: no address pair runs dry
             config = dataclasses.replace(config, worker_hosts=tuple(store.urls))
-        return _measure(scenario, config, host=store.url, store=store, progress=progress)
+        return _measure(
+            scenario, config, host=store.url, store=store, progress=progress, reason=target.reason
+        )
 
 
 def _measure(
@@ -107,6 +117,7 @@ def _measure(
     host: str,
     store: Any,
     progress: ProgressCallback | None,
+    reason: str | None = None,
 ) -> RunResult:
     load = scenario.load
     engine: Engine
@@ -207,6 +218,7 @@ def _measure(
         scenario_path=str(scenario.path),
         host=host,
         target="bundled" if store is not None else "external",
+        target_reason=reason,
         workload_model=load.model,
         started_at=started_at.isoformat(),
         ended_at=datetime.fromtimestamp(run_end, UTC).isoformat(),
@@ -219,7 +231,9 @@ def _measure(
             requested_peak=load.peak_users,
             reference_peak=load.reference_users,
         ),
-        generator=sections.generator,
+        generator=per_user(
+            sections.generator, max(measurements.users_by_second.values(), default=0)
+        ),
         arrivals=sections.arrivals,
         workers=workers,
         machine=assess_host(host_monitor.samples),

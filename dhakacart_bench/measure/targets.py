@@ -1,16 +1,17 @@
-"""The target of a run: checking that an external host answers, and the bundled store
-started, sized and prepared for the scenario (its flash-sale opening moved to the
-scenario's minute).
+"""The target of a run: which one and why (:func:`resolve_target`, Locust's precedence),
+checking that an external host answers, and the bundled store started, sized and
+prepared for the scenario (its flash-sale opening moved to the scenario's minute).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from dhakacart_bench.errors import TargetUnreachable
+from dhakacart_bench.errors import TargetUnreachable, UsageError
 from dhakacart_bench.measure.limits import sockets_per_process
 from dhakacart_bench.target.commands import StoreSettings
 from dhakacart_bench.target.process import ManagedStore
@@ -21,6 +22,48 @@ if TYPE_CHECKING:
 
 
 DEFAULT_PROBE_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the load goes (``host`` None: the bundled store) and why."""
+
+    host: str | None
+    reason: str
+
+    @property
+    def line(self) -> str:
+        """The run's first line."""
+        if self.host is None:
+            return f"Target: the bundled store, started on a free port ({self.reason})"
+        return f"Target: {self.host} ({self.reason})"
+
+
+def resolve_target(host: str | None, scenario: Scenario, *, source: str | None = None) -> Target:
+    """Locust's precedence: ``-H``/``--host`` (or Locust's config: ``source`` says which),
+    then the scenario's ``host``, then the user classes' ``host``; the bundled store
+    only when none is given. User classes aiming at different hosts need ``-H``."""
+    if host:
+        return Target(host, f"from {source or '-H/--host'}")
+    if scenario.host:
+        return Target(scenario.host, f"from host in {scenario.path.name}")
+    from dhakacart_bench.measure.engines.locustfile import load_user_classes
+
+    hosts: dict[str, list[str]] = {}
+    for cls in load_user_classes(scenario):
+        own = getattr(cls, "host", None)
+        if isinstance(own, str) and own:
+            hosts.setdefault(own, []).append(cls.__name__)
+    if len(hosts) > 1:
+        named = "; ".join(f"{', '.join(names)}: {h}" for h, names in hosts.items())
+        raise UsageError(
+            f"the user classes aim at different hosts ({named}); bench runs one target:"
+            " choose it with -H/--host"
+        )
+    if hosts:
+        ((own, names),) = hosts.items()
+        return Target(own, f"from {', '.join(names)}.host in {scenario.locustfile.name}")
+    return Target(None, "no -H/--host, no host in the scenario, no host on the user classes")
 
 
 def probe_target(host: str, *, path: str = "/", timeout: float = DEFAULT_PROBE_TIMEOUT_S) -> None:

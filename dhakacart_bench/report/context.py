@@ -19,6 +19,7 @@ from dhakacart_bench.analysis.sale import sale_story
 from dhakacart_bench.analysis.slos import evaluate_slos, invariants_state
 from dhakacart_bench.analysis.verdict import FAIL, PASS, Verdict, evaluate_verdict
 from dhakacart_bench.errors import RunFolderError
+from dhakacart_bench.humanize import fmt_memory
 from dhakacart_bench.report import charts
 from dhakacart_bench.report import charts as charts_mod
 from dhakacart_bench.report.sections import reliability_context
@@ -59,12 +60,16 @@ def _generator(run: Run) -> dict[str, Any]:
         words = (
             "SATURATED — "
             + (gen.reason or "CPU or lag too high")
-            + ": its latencies measure the load generator, not the store."
+            + ": its latencies measure the load generator, not the store"
+            + fmt_memory(gen.peak_rss_mib, gen.peak_rss_kib_per_user)
+            + "."
         )
     else:
+        memory = fmt_memory(gen.peak_rss_mib, gen.peak_rss_kib_per_user)
         words = (
             f"Healthy: CPU p50 {gen.cpu_pct_p50}%, max {gen.cpu_pct_max}%;"
-            f" event-loop lag p99 {gen.lag_ms_p99} ms over {gen.processes} process(es)."
+            f" event-loop lag p99 {gen.lag_ms_p99} ms{memory}"
+            f" over {gen.processes} process(es)."
         )
     return {"words": words, "saturated": gen.saturated, "raw": encode(gen)}
 

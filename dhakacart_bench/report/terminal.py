@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from dhakacart_bench.analysis.scale import scale_of
-from dhakacart_bench.humanize import fmt_ms_compact, format_duration
+from dhakacart_bench.humanize import fmt_memory, fmt_ms_compact, format_duration
 from dhakacart_bench.runfolder.meta import EndpointSummary, RunMeta, Summary
 
 if TYPE_CHECKING:
@@ -87,11 +87,15 @@ def run_summary(meta: RunMeta, summary: Summary) -> str:
     generator = meta.generator
     if generator.saturated:
         lines.append(f"! {generator.reason}")
+        memory = fmt_memory(generator.peak_rss_mib, generator.peak_rss_kib_per_user)
+        if memory:
+            lines.append(f"  generator{memory.removeprefix(',')}")
     else:
+        memory = fmt_memory(generator.peak_rss_mib, generator.peak_rss_kib_per_user)
         lines.append(
             f"  generator healthy: CPU p50 {generator.cpu_pct_p50:.0f}%"
             f" max {generator.cpu_pct_max:.0f}%,"
-            f" loop lag p99 {generator.lag_ms_p99:.1f} ms"
+            f" loop lag p99 {generator.lag_ms_p99:.1f} ms{memory}"
         )
     arrivals = meta.arrivals
     if arrivals:

@@ -57,6 +57,11 @@ class GeneratorMeta:
     thresholds: dict[str, float] = field(default_factory=dict)
     #: Distributed runs: each worker's own verdict, by worker id.
     workers: dict[str, dict[str, Any]] | None = None
+    #: Peak resident memory, summed over every generator process (each process's own
+    #: peak: an upper bound of the simultaneous total); None in runs before it was kept.
+    peak_rss_mib: float | None = None
+    #: ``peak_rss_mib`` per user at the run's peak users, in KiB.
+    peak_rss_kib_per_user: float | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +182,8 @@ class RunMeta:
     scenario: Scenario
     host: str = ""
     target: str = "external"  # "bundled" | "external"
+    #: Why this target (Locust's precedence: -H, the scenario's host, the user classes').
+    target_reason: str | None = None
     workload_model: str = "closed"  # "closed" | "open"
     scenario_path: str = ""
     started_at: str = ""

@@ -209,6 +209,9 @@ class Scenario:
     time_scale: float = 1.0
     probe: ProbeSpec | None = None
     events: tuple[EventSpec, ...] = ()
+    #: A ``LoadTestShape`` class of the locustfile that drives the load (``bench run -f``);
+    #: ``load.stages`` is then its plan, read by ticking it on a simulated clock.
+    shape_class: str | None = None
 
     def scaled(self, users: int) -> Scenario:
         """Return a copy sized for ``users`` peak users.

@@ -14,10 +14,10 @@ from locust.env import Environment
 
 from dhakacart_bench.measure.arrivals import ArrivalGate, open_model_class
 from dhakacart_bench.measure.engines.base import EngineSections
-from dhakacart_bench.measure.engines.locustfile import load_user_classes
+from dhakacart_bench.measure.engines.locustfile import load_shape, load_user_classes
 from dhakacart_bench.measure.health import GeneratorMonitor, assess
 from dhakacart_bench.measure.outcomes import add_listener, remove_listener
-from dhakacart_bench.measure.shapes import arrival_rate_at, make_shape_class
+from dhakacart_bench.measure.shapes import arrival_rate_at
 
 if TYPE_CHECKING:
     from dhakacart_bench.measure.config import RunConfig
@@ -39,7 +39,7 @@ class LocalEngine:
             user_classes = [open_model_class(cls, self.gate) for cls in user_classes]
         env = Environment(
             user_classes=user_classes,
-            shape_class=make_shape_class(load)(),
+            shape_class=load_shape(scenario),
             events=locust.events,
             host=host,
             stop_timeout=config.stop_timeout_s,
@@ -77,6 +77,11 @@ class LocalEngine:
 
     def sections(self) -> EngineSections:
         return EngineSections(
-            generator=assess(self.monitor.samples, processes=1, cpu_count=os.cpu_count()),
+            generator=assess(
+                self.monitor.samples,
+                processes=1,
+                cpu_count=os.cpu_count(),
+                peak_rss_mib=self.monitor.peak_rss_mib,
+            ),
             arrivals=self.gate.stats() if self.gate is not None else None,
         )

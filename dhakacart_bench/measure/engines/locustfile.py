@@ -1,4 +1,5 @@
-"""Loading a scenario's locustfile: its user classes, weighted as the scenario says.
+"""Loading a scenario's locustfile: its user classes, weighted as the scenario says, and
+the shape that drives the load (the locustfile's own ``LoadTestShape``, or the stages').
 
 Each class is subclassed so that a stopped user closes its connections, and, for a
 worker aimed at its own target, so that its ``host`` wins over the master's.
@@ -14,23 +15,24 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from dhakacart_bench.errors import ScenarioError
+from dhakacart_bench.measure.shapes import make_shape_class
 
 if TYPE_CHECKING:
     from dhakacart_bench.scenario.model import Scenario
 
 
-def load_user_classes(scenario: Scenario) -> list[type[locust.User]]:
-    """Import the scenario's locustfile and return its user classes, weighted."""
-    path = scenario.locustfile
+def import_locustfile(path: Path, *, shown: str | None = None) -> ModuleType:
+    """Import a locustfile once per process (later calls return the same module)."""
     module_name = f"bench_locustfile_{path.stem}_{abs(hash(str(path)))}"
     module = sys.modules.get(module_name)
     if module is None:
         spec = importlib.util.spec_from_file_location(module_name, path)
         if spec is None or spec.loader is None:
-            raise ScenarioError(f"cannot import locustfile {path}", path=str(scenario.path))
+            raise ScenarioError(f"cannot import locustfile {path}", path=shown or str(path))
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
         try:
@@ -38,8 +40,31 @@ def load_user_classes(scenario: Scenario) -> list[type[locust.User]]:
         except (Exception, SystemExit) as exc:  # the user's code: any failure is bad input
             del sys.modules[module_name]
             raise ScenarioError(
-                import_failure(path, exc), path=str(scenario.path), key="locustfile"
+                import_failure(path, exc), path=shown or str(path), key="locustfile"
             ) from exc
+    return module
+
+
+def load_shape(scenario: Scenario) -> locust.LoadTestShape:
+    """The shape that drives the run: the locustfile's own ``LoadTestShape`` if the
+    scenario names one (``bench run -f``), else one following the scenario's stages."""
+    if scenario.shape_class is None:
+        shape: locust.LoadTestShape = make_shape_class(scenario.load)()
+        return shape
+    module = import_locustfile(scenario.locustfile, shown=str(scenario.path))
+    cls = getattr(module, scenario.shape_class, None)
+    if not (isinstance(cls, type) and issubclass(cls, locust.LoadTestShape)):
+        raise ScenarioError(
+            f"{scenario.shape_class!r} is not a LoadTestShape class in {scenario.locustfile}",
+            path=str(scenario.path),
+        )
+    return cls()
+
+
+def load_user_classes(scenario: Scenario) -> list[type[locust.User]]:
+    """Import the scenario's locustfile and return its user classes, weighted."""
+    path = scenario.locustfile
+    module = import_locustfile(path, shown=str(scenario.path))
     classes: list[type[locust.User]] = []
     for spec_ in scenario.users:
         cls = getattr(module, spec_.class_name, None)

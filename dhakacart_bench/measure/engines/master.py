@@ -34,13 +34,20 @@ from dhakacart_bench.measure.engines.base import (
     EngineSections,
     versions,
 )
-from dhakacart_bench.measure.engines.locustfile import load_user_classes
+from dhakacart_bench.measure.engines.heartbeat import apply_heartbeat, tell_missing
+from dhakacart_bench.measure.engines.locustfile import load_shape, load_user_classes
 from dhakacart_bench.measure.health import assess
 from dhakacart_bench.measure.recorder import Recorder
-from dhakacart_bench.measure.shapes import make_shape_class, target_at
+from dhakacart_bench.measure.shapes import target_at
 from dhakacart_bench.runfolder.meta import ArrivalsMeta, GeneratorMeta, WorkerLoss, WorkersMeta
 from dhakacart_bench.runfolder.windows import WindowData
 from dhakacart_bench.scenario.model import LoadSpec
+
+
+def _own_rss_mib() -> float:
+    import psutil
+
+    return float(psutil.Process().memory_info().rss) / (1 << 20)
 
 
 class MasterCoordinator:
@@ -54,6 +61,7 @@ class MasterCoordinator:
         scenario: Any,
         expected: int,
         run_start: float,
+        heartbeat_liveness: int | None = None,
     ) -> None:
         self.runner = runner
         self.recorder = recorder
@@ -66,6 +74,7 @@ class MasterCoordinator:
             "locustfile_source": locustfile.read_text(),
             "run_start": run_start,
             "workers": expected,
+            "heartbeat_liveness": heartbeat_liveness,
             **versions(),
         }
         self.refused: list[str] = []
@@ -75,6 +84,8 @@ class MasterCoordinator:
         self.seen: dict[str, int] = {}  # worker id → second it first reported
         self.lost: dict[str, dict[str, Any]] = {}
         self.held: dict[str, int] = {}  # worker id → users it ran at the last look
+        self.peak_rss: dict[str, float] = {}  # worker id → its peak resident MiB
+        self.own_peak_rss = _own_rss_mib()
         runner.register_message(MSG_SCENARIO, self._on_scenario_request)
         runner.register_message(MSG_FINAL, self._on_final)
         locust.events.worker_report.add_listener(self._on_report)
@@ -101,6 +112,10 @@ class MasterCoordinator:
     def _ingest(self, client_id: str, payload: dict[str, Any]) -> None:
         windows = [WindowData.from_dict(w) for w in payload.get("windows", [])]
         self.recorder.ingest(windows, payload.get("errors", []), payload.get("outcomes", []))
+        if "peak_rss_mib" in payload:
+            self.peak_rss[client_id] = max(
+                self.peak_rss.get(client_id, 0.0), float(payload["peak_rss_mib"])
+            )
         self.samples.setdefault(client_id, []).extend(
             (int(s), float(c), float(lag), int(u)) for s, c, lag, u in payload.get("samples", [])
         )
@@ -113,6 +128,8 @@ class MasterCoordinator:
 
     def _on_final(self, environment: Any, msg: Message) -> None:
         self._ingest(msg.node_id, msg.data)
+        if msg.data.get("interim"):  # it stopped because we gave up on it; it comes back
+            return
         if "arrivals" in msg.data:
             self.arrivals.append(msg.data["arrivals"])
         self.finals.add(msg.node_id)
@@ -122,6 +139,7 @@ class MasterCoordinator:
         """Record workers that went missing or quit since the last look."""
         from locust.runners import STATE_MISSING
 
+        self.own_peak_rss = max(self.own_peak_rss, _own_rss_mib())
         second = int(now - self.run_start)
         present = {}
         for client in self.runner.clients.values():
@@ -132,13 +150,18 @@ class MasterCoordinator:
                 loss = self.lost.get(client.id)
                 if loss is not None and "returned_at_s" not in loss:
                     loss["returned_at_s"] = second  # slow, not dead: it heartbeats again
-            elif client.id not in self.lost:
+            elif client.id not in self.lost or "returned_at_s" in self.lost[client.id]:
+                if client.id in self.lost:  # lost before and came back: keep that loss too
+                    earlier = self.lost.pop(client.id)
+                    self.lost[f"{client.id}@{earlier['lost_at_s']}"] = earlier
                 self.lost[client.id] = {
                     "worker": client.id,
                     "lost_at_s": second,
                     "users_held": self.held.get(client.id),
                     "how": "missed heartbeats",
                 }
+                # Locust hands its users to the others but never tells it: we do
+                tell_missing(self.runner, client.id, users=self.held.get(client.id))
         for worker in self.seen:
             if worker not in present and worker not in self.lost and worker not in self.finals:
                 self.lost[worker] = {
@@ -163,6 +186,7 @@ class MasterCoordinator:
             [by_second[s] for s in sorted(by_second)],
             processes=len(self.samples),
             cpu_count=cpu_count,
+            peak_rss_mib=self.own_peak_rss + sum(self.peak_rss.values()),
         )
         workers = {}
         for worker, samples in sorted(self.samples.items()):
@@ -236,9 +260,10 @@ class MasterEngine:
         self.scenario = scenario
         self.config = config
         self.expected = config.workers or config.expect_workers
+        apply_heartbeat(config.heartbeat_liveness)
         env = Environment(
             user_classes=load_user_classes(scenario),
-            shape_class=make_shape_class(scenario.load)(),
+            shape_class=load_shape(scenario),
             events=locust.events,
             host=host,
             stop_timeout=config.stop_timeout_s,
@@ -263,6 +288,7 @@ class MasterEngine:
             scenario=scenario,
             expected=self.expected,
             run_start=time.time(),
+            heartbeat_liveness=config.heartbeat_liveness,
         )
         hosts = list(config.worker_hosts) or [None]
         master = "127.0.0.1" if config.master_bind in ("*", "0.0.0.0", "") else config.master_bind

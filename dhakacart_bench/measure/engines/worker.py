@@ -38,6 +38,7 @@ from dhakacart_bench.measure.engines.base import (
     REPORT_KEY,
     versions,
 )
+from dhakacart_bench.measure.engines.heartbeat import apply_heartbeat, stop_when_given_up
 from dhakacart_bench.measure.engines.locustfile import load_user_classes, with_host
 from dhakacart_bench.measure.health import GeneratorMonitor
 from dhakacart_bench.measure.limits import raise_open_files_limit
@@ -56,6 +57,8 @@ class WorkerShipper:
     # (epoch second, CPU %, loop lag ms, users running)
     samples: list[tuple[int, float, float, int]] = field(default_factory=list)
 
+    peak_rss_mib: float = 0.0
+
     def sample(self, now: float, cpu: float, lag: float, users: int) -> None:
         self.samples.append((int(now), cpu, lag, users))
 
@@ -70,6 +73,7 @@ class WorkerShipper:
             "errors": self.recorder.drain_errors(),
             "outcomes": self.recorder.drain_outcomes(),
             "samples": samples,
+            "peak_rss_mib": self.peak_rss_mib,
         }
 
 
@@ -143,7 +147,10 @@ def run_worker(
             )
             user_classes = [open_model_class(cls, gate) for cls in user_classes]
         env = Environment(user_classes=user_classes, events=locust.events)
+        apply_heartbeat(data.get("heartbeat_liveness"))
         runner = env.create_worker_runner(master_host, master_port)
+        given_up: list[bool] = []  # the master gave up on us: the next stop is interim
+        stop_when_given_up(runner, before_stop=lambda: given_up.append(True))
         recorder = Recorder(run_start=run_start)
         shipper = WorkerShipper(recorder)
         monitor = GeneratorMonitor()
@@ -153,6 +160,9 @@ def run_worker(
 
         def on_stop(environment: Any, **kwargs: Any) -> None:
             payload = shipper.payload(time.time(), final=True)
+            if given_up:
+                given_up.clear()
+                payload["interim"] = True
             if gate is not None:
                 payload["arrivals"] = gate.to_wire()
             runner.send_message(MSG_FINAL, payload)
@@ -166,6 +176,7 @@ def run_worker(
                 gevent.sleep(1.0)
                 cpu, lag = monitor.sample()
                 shipper.sample(time.time(), cpu, lag, runner.user_count)
+                shipper.peak_rss_mib = monitor.peak_rss_mib
 
         locust.events.request.add_listener(recorder.on_request)
         add_outcome_listener(recorder.on_outcome)
