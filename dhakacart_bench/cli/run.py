@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from dhakacart_bench.cli.ab import ab_options, execute_ab, split_ab
 from dhakacart_bench.cli.options import run_options, setting_option
 from dhakacart_bench.cli.progress import ProgressPrinter
 from dhakacart_bench.errors import UsageError
@@ -32,6 +33,10 @@ def execute(options: dict[str, Any], **config: Any) -> None:
     from dhakacart_bench.measure.run import run_scenario
 
     options = dict(options)
+    ab = split_ab(options)
+    if ab.get("against"):
+        execute_ab(options, ab)  # the paired A/B gate: cli/ab.py
+        return
     scenario, report = options.pop("scenario"), options.pop("report")
     quiet, progress_every = options.pop("quiet"), options.pop("progress_every_s")
     baseline, gate = options.pop("baseline"), options.pop("gate")
@@ -80,6 +85,7 @@ def execute(options: dict[str, Any], **config: Any) -> None:
 @click.command("run")
 @run_options
 @setting_option("workers")
+@ab_options
 def run(**options: Any) -> None:
     """Run SCENARIO (a name from `bench list`, or a path to a .toml file).
 
@@ -88,5 +94,9 @@ def run(**options: Any) -> None:
     every SLO held, 1 an SLO or invariant failed, 2 bad usage or scenario,
     3 the run could not be carried out or is not valid (interrupted,
     target unreachable, load generator saturated).
+
+    With --against BASELINE the same users drive --host (the candidate) and
+    BASELINE at the same time, and --gate decides from the paired comparison
+    (docs/gate.md, "The paired A/B gate").
     """
     execute(options)
