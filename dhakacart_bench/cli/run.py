@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from dhakacart_bench.cli.ab import ab_options, execute_ab, split_ab
 from dhakacart_bench.cli.locust_flags import choose_scenario
 from dhakacart_bench.cli.options import run_options, setting_option
 from dhakacart_bench.cli.progress import ProgressPrinter
@@ -33,7 +34,11 @@ def execute(options: dict[str, Any], **config: Any) -> None:
     from dhakacart_bench.measure.targets import resolve_target
 
     options = dict(options)
+    ab = split_ab(options)
     chosen = choose_scenario(options)
+    if ab.get("against"):
+        execute_ab(options, ab, chosen.scenario)  # the paired A/B gate: cli/ab.py
+        return
     report = options.pop("report")
     quiet, progress_every = options.pop("quiet"), options.pop("progress_every_s")
     baseline, gate = options.pop("baseline"), options.pop("gate")
@@ -93,6 +98,7 @@ def execute(options: dict[str, Any], **config: Any) -> None:
 @click.command("run")
 @run_options
 @setting_option("workers")
+@ab_options
 def run(**options: Any) -> None:
     """Run SCENARIO (a name from `bench list`, or a path to a .toml file), or a plain
     locustfile: `bench run -f locustfile.py [UserClass ...] -u 100 -r 10 -t 5m -H URL`
@@ -103,5 +109,9 @@ def run(**options: Any) -> None:
     every SLO held, 1 an SLO or invariant failed, 2 bad usage or scenario,
     3 the run could not be carried out or is not valid (interrupted,
     target unreachable, load generator saturated).
+
+    With --against BASELINE the same users drive --host (the candidate) and
+    BASELINE at the same time, and --gate decides from the paired comparison
+    (docs/gate.md, "The paired A/B gate").
     """
     execute(options)

@@ -86,7 +86,15 @@ def render_markdown(result: GateResult) -> str:
     if result.warnings:
         out.append("")
         out += [f"> ⚠️ {_md(w)}" for w in result.warnings]
-    if any(r.regression for r in result.rules):
+    methods = {r.regression.method for r in result.rules if r.regression}
+    if methods - {METHOD}:
+        out += [
+            "",
+            f"<sub>Regression method: {_md(', '.join(sorted(methods)))}: both arms loaded at"
+            " the same time by the same users, the same seconds resampled for both; a rule"
+            " fails when the whole interval is above the margin (docs/gate.md).</sub>",
+        ]
+    elif methods:
         out += [
             "",
             f"<sub>Regression method: {METHOD} (per-block HDR histograms resampled with"

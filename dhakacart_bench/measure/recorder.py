@@ -300,6 +300,10 @@ class Recorder:
 
     # ---- reading
 
+    def closed_windows(self) -> list[WindowData]:
+        """Every window closed so far, by second (a late merge replaces its window)."""
+        return [self._closed[s] for s in sorted(self._closed)]
+
     def live(self, now: float, window_s: int = DEFAULT_LIVE_WINDOW_S) -> LiveStats:
         """Progress numbers at ``now``; see :class:`LiveStats` (``window_s`` ≤ 30)."""
         window_s = max(1, min(int(window_s), LIVE_MAX_WINDOW_S))

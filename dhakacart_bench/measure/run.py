@@ -42,9 +42,10 @@ from dhakacart_bench.measure.targets import (
     probe_target,
     resolve_target,
     schedule_deal_opening,
+    store_invariants,
 )
 from dhakacart_bench.runfolder.layout import new_run_dir
-from dhakacart_bench.runfolder.meta import InvariantsMeta, RunMeta, UsersMeta
+from dhakacart_bench.runfolder.meta import RunMeta, UsersMeta
 from dhakacart_bench.runfolder.writer import write_measurements, write_run_json
 
 if TYPE_CHECKING:
@@ -201,16 +202,7 @@ def _measure(
         lost = judge_losses(workers.lost, measurements.users_by_second, load)
         workers = dataclasses.replace(workers, lost=lost)
     interrupted = bool(stop_reason)
-    invariants = None
-    if store is not None:
-        report = store.verify()
-        invariants = InvariantsMeta(
-            checked=True,
-            ok=bool(report.get("ok")),
-            problems=tuple(str(p) for p in report.get("problems") or ()),
-            checks=tuple(str(c) for c in report.get("checked") or ()),
-            stats=dict(report.get("stats") or {}),
-        )
+    invariants = store_invariants(store)
     meta = RunMeta(
         run_id=run_dir.name,
         scenario_name=scenario.name,

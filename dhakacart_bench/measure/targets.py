@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from dhakacart_bench.errors import TargetUnreachable, UsageError
 from dhakacart_bench.measure.limits import sockets_per_process
+from dhakacart_bench.runfolder.meta import InvariantsMeta
 from dhakacart_bench.target.commands import StoreSettings
 from dhakacart_bench.target.process import ManagedStore
 
@@ -144,3 +145,18 @@ def bundled_store(scenario: Scenario, config: RunConfig) -> Iterator[Any]:
         yield store
     finally:
         store.stop()
+
+
+def store_invariants(store: Any) -> InvariantsMeta | None:
+    """The bundled store's invariant check (oversold stock, ...) as run.json records it;
+    None for an external target."""
+    if store is None:
+        return None
+    report = store.verify()
+    return InvariantsMeta(
+        checked=True,
+        ok=bool(report.get("ok")),
+        problems=tuple(str(p) for p in report.get("problems") or ()),
+        checks=tuple(str(c) for c in report.get("checked") or ()),
+        stats=dict(report.get("stats") or {}),
+    )

@@ -32,7 +32,7 @@ def gate_context(result: GateResult) -> dict[str, Any]:
         "baseline_id": result.baseline_id,
         "margin": f"+{result.p95_regression_pct:g}%",
         "warnings": list(result.warnings),
-        "method": METHOD,
+        "method": next((r.regression.method for r in result.rules if r.regression), METHOD),
         "counts": {s: result.count(s) for s in (PASSED, FAILED, SKIPPED, ERROR)},
         "rules": [
             {

@@ -53,7 +53,8 @@ def sparse_counts(hist: HdrHistogram) -> tuple[np.ndarray, np.ndarray]:
     return nz.astype(np.int64), counts[nz].astype(np.int64)
 
 
-def _merge_sparse(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+def merge_sparse(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Sparse HDR counts of several histograms (same layout) added together."""
     import numpy as np
 
     if len(parts) == 1:
@@ -98,7 +99,7 @@ def blocks_of_windows(
         e: SparseBlocks(
             block_s,
             counts_len,
-            tuple(_merge_sparse(grouped[e][b]) for b in sorted(grouped[e])),
+            tuple(merge_sparse(grouped[e][b]) for b in sorted(grouped[e])),
         )
         for e in wanted
     }
@@ -123,7 +124,7 @@ def _window_parts(
                     pieces.append(part)
             release_histogram(hist)
         if pieces:
-            parts[total] = _merge_sparse(pieces)
+            parts[total] = merge_sparse(pieces)
         if parts:
             out.append((second, parts, length))
     return out

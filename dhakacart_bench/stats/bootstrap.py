@@ -95,7 +95,7 @@ def compare_p95(
         raise ValueError("the run and the baseline use different histogram layouts")
     rng = np.random.default_rng(seed)
     union = np.unique(np.concatenate([idx for idx, _ in (*run.blocks, *baseline.blocks)]))
-    values = _bucket_values_ms(union)
+    values = bucket_values_ms(union)
     ours = _resampled_percentiles(run, union, values, rng, resamples, percentile)
     theirs = _resampled_percentiles(baseline, union, values, rng, resamples, percentile)
     ratios = ours / np.maximum(theirs, 1e-9)
@@ -128,7 +128,7 @@ def compare_p95(
     )
 
 
-def _bucket_values_ms(indices: np.ndarray) -> np.ndarray:
+def bucket_values_ms(indices: np.ndarray) -> np.ndarray:
     """The highest value (ms) of each HDR bucket index, as hist_stats reports it."""
     import numpy as np
 
@@ -165,9 +165,23 @@ def _resampled_percentiles(
     for start in range(0, resamples, chunk):
         size = min(chunk, resamples - start)
         weights = rng.multinomial(n, probabilities, size=size).astype(np.float64)
-        cumulative = np.cumsum(weights @ matrix, axis=1)
-        total = cumulative[:, -1]
-        target = np.maximum(1.0, np.floor(percentile * total / 100 + 0.5))
-        position = (cumulative < target[:, None]).sum(axis=1)
-        out[start : start + size] = values[np.minimum(position, len(values) - 1)]
+        out[start : start + size] = weighted_percentiles(weights, matrix, values, percentile)
     return out
+
+
+def weighted_percentiles(
+    weights: np.ndarray, matrix: np.ndarray, values: np.ndarray, percentile: float
+) -> np.ndarray:
+    """``percentile`` of each weighted sum of ``matrix``'s rows (blocks x buckets).
+
+    ``weights`` is resamples x blocks (how often each block was drawn); the percentile
+    follows the run-folder convention (rank ``int(p*n/100 + 0.5)``, the value of the
+    bucket holding that rank, ``values[bucket]``).
+    """
+    import numpy as np
+
+    cumulative = np.cumsum(weights @ matrix, axis=1)
+    total = cumulative[:, -1]
+    target = np.maximum(1.0, np.floor(percentile * total / 100 + 0.5))
+    position = (cumulative < target[:, None]).sum(axis=1)
+    return values[np.minimum(position, len(values) - 1)]

@@ -30,8 +30,17 @@ class LocalEngine:
 
     workers = 0
 
-    def __init__(self, scenario: Scenario, host: str, config: RunConfig) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        host: str,
+        config: RunConfig,
+        *,
+        wrap: Callable[[type[locust.User]], type[locust.User]] | None = None,
+    ) -> None:
         user_classes = load_user_classes(scenario)
+        if wrap is not None:  # e.g. the A/B run's arm assignment (measure/arms.py)
+            user_classes = [wrap(cls) for cls in user_classes]
         load = scenario.load
         self.gate: ArrivalGate | None = None
         if load.model == "open":

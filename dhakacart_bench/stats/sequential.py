@@ -1,0 +1,68 @@
+"""Looking at an A/B comparison repeatedly without inflating false alarms.
+
+A sequential gate looks every ``every_s`` seconds, from ``min_s`` to ``max_s``, and stops
+at the first look whose interval lies wholly on one side of the margin. Looking K times
+at a 95 % interval would raise the false-alarm rate far above 5 %; this plan splits the
+error budget instead (**Bonferroni alpha-spending**): with K planned looks and R rules
+judged at each, every interval is built at two-sided level ``1 - alpha / (K·R)``. By the
+union bound the chance that *any* interval at *any* look misses its true value is at most
+``alpha`` — whatever the dependence between looks — so the chance of a false FAIL (or a
+false PASS) over the whole run is at most ``alpha / 2`` each. It is conservative: early
+looks get as much of the budget as late ones (an O'Brien-Fleming schedule would spend less
+early), which costs a little time on borderline cases and nothing in validity.
+
+Pure functions of plain numbers: no clocks, no windows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from statistics import NormalDist
+
+PASS_LOOK, FAIL_LOOK = "PASS", "FAIL"
+
+
+@dataclass(frozen=True)
+class LookPlan:
+    """When the gate looks and how wide each look's interval is."""
+
+    min_s: float
+    every_s: float
+    max_s: float
+    min_requests: int
+    alpha: float
+
+    def __post_init__(self) -> None:
+        if self.every_s <= 0 or self.min_s < 0 or not 0 < self.alpha < 1:
+            raise ValueError("a look plan needs every_s > 0, min_s >= 0 and 0 < alpha < 1")
+
+    @property
+    def looks(self) -> int:
+        """Planned looks: at min_s, every every_s after it, and at max_s."""
+        if self.max_s <= self.min_s:
+            return 1
+        return 1 + math.ceil((self.max_s - self.min_s) / self.every_s - 1e-9)
+
+    def look_times(self) -> list[float]:
+        """Seconds into the run at which the looks fall (the last at ``max_s``)."""
+        times = [self.min_s + i * self.every_s for i in range(self.looks - 1)]
+        return [*times, max(self.max_s, self.min_s)]
+
+    def z(self, rules: int) -> float:
+        """The normal quantile of one look's two-sided interval for ``rules`` rules."""
+        per_test = self.alpha / (self.looks * max(1, rules))
+        return NormalDist().inv_cdf(1 - per_test / 2)
+
+    def per_look_confidence(self, rules: int) -> float:
+        return 1 - self.alpha / (self.looks * max(1, rules))
+
+
+def classify(low: float, high: float, allowed: float) -> str | None:
+    """FAIL when ``[low, high]`` lies wholly above ``allowed``, PASS when wholly
+    below (or at) it, None while it straddles the margin."""
+    if low > allowed:
+        return FAIL_LOOK
+    if high <= allowed:
+        return PASS_LOOK
+    return None

@@ -1,0 +1,217 @@
+"""The sequential A/B gate's decision paths, on injected windows (no load)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dhakacart_bench.gate.ab import INVALID_LOOK, ab_gate_result, judge_look
+from dhakacart_bench.gate.ab_cells import upto
+from dhakacart_bench.runfolder.layout import TOTAL
+from dhakacart_bench.stats.sequential import LookPlan, classify
+from tests.gate.ab_cells_synth import arms
+
+PLAN = LookPlan(min_s=5, every_s=5, max_s=60, min_requests=500, alpha=0.05)
+TWO = {"GET /a": 5.0, "GET /b": 8.0}
+
+
+def run_looks(cand, base, *, plan=PLAN, endpoints=(TOTAL,), margin=5.0, seconds=60):
+    """Look as the live gate does; return every look up to the deciding one."""
+    looks = []
+    for t in plan.look_times():
+        if t > seconds:
+            break
+        final = t >= plan.max_s
+        look = judge_look(
+            upto(cand, int(t) - 1),
+            upto(base, int(t) - 1),
+            t_s=t,
+            upto_s=int(t) - 1,
+            plan=plan,
+            endpoints=list(endpoints),
+            margin_pct=margin,
+            error_margin_pct=1.0,
+            min_endpoint_requests=50,
+            final=final,
+            resamples=200,
+        )
+        looks.append(look)
+        if look.decision is not None:
+            break
+    return looks
+
+
+def test_plan_spends_alpha_over_looks_and_rules() -> None:
+    assert PLAN.looks == 12
+    assert PLAN.look_times()[0] == 5 and PLAN.look_times()[-1] == 60
+    assert PLAN.per_look_confidence(2) == pytest.approx(1 - 0.05 / 24)
+    assert PLAN.z(2) > PLAN.z(1) > 1.96
+    assert classify(1.2, 1.3, 1.05) == "FAIL"
+    assert classify(0.9, 1.04, 1.05) == "PASS"
+    assert classify(1.0, 1.1, 1.05) is None
+
+
+def test_early_fail_on_a_clear_regression() -> None:
+    cand, base = arms(seconds=60, candidate_factor=1.3, seed=11)
+    looks = run_looks(cand, base)
+    assert looks[-1].decision == "FAIL"
+    assert looks[-1].t_s < 30
+    result = ab_gate_result(
+        looks[-1],
+        run_id="r",
+        run_path="p",
+        scenario="s",
+        baseline_url="http://b",
+        margin_pct=5.0,
+        error_margin_pct=1.0,
+        endpoints=[TOTAL],
+    )
+    assert result.exit_code == 1
+    failed = [r for r in result.rules if r.passed is False]
+    assert failed and failed[0].message.startswith("candidate p95 ")
+    assert "interval" in failed[0].message and failed[0].message.endswith(": FAIL")
+
+
+def test_early_pass_when_identical_and_narrow() -> None:
+    cand, base = arms(seconds=60, per_second=600, seed=12)
+    looks = run_looks(cand, base)
+    assert looks[-1].decision == "PASS"
+    assert not looks[-1].final
+    result = ab_gate_result(
+        looks[-1],
+        run_id="r",
+        run_path="p",
+        scenario="s",
+        baseline_url="http://b",
+        margin_pct=5.0,
+        error_margin_pct=1.0,
+        endpoints=[TOTAL],
+    )
+    assert result.exit_code == 0
+    assert all(r.decision in ("valid", "within margin") for r in result.rules)
+
+
+def test_budget_reached_passes_as_not_significant() -> None:
+    # +5 % on a 5 % margin with sparse data: never resolved; the last look passes
+    cand, base = arms(seconds=60, per_second=60, candidate_factor=1.05, seed=13)
+    plan = LookPlan(min_s=5, every_s=5, max_s=20, min_requests=100, alpha=0.05)
+    looks = run_looks(cand, base, plan=plan)
+    last = looks[-1]
+    assert last.final and last.t_s == 20
+    assert last.decision == "PASS"
+    result = ab_gate_result(
+        last,
+        run_id="r",
+        run_path="p",
+        scenario="s",
+        baseline_url="http://b",
+        margin_pct=5.0,
+        error_margin_pct=1.0,
+        endpoints=[TOTAL],
+    )
+    assert result.exit_code == 0
+    p95 = [r for r in result.rules if r.metric == "p95_ms"]
+    assert p95[0].decision == "not significant"
+    assert "PASS (not significant)" in p95[0].message
+
+
+def test_too_little_data_keeps_looking() -> None:
+    cand, base = arms(seconds=60, per_second=20, seed=14)
+    look = judge_look(
+        upto(cand, 9),
+        upto(base, 9),
+        t_s=10,
+        upto_s=9,
+        plan=PLAN,
+        endpoints=[TOTAL],
+        margin_pct=5,
+        error_margin_pct=1,
+        min_endpoint_requests=50,
+    )
+    assert look.decision is None and "too little data" in (look.problem or "")
+    # at the budget, an endpoint with too few requests is skipped, not judged
+    final = judge_look(
+        cand,
+        base,
+        t_s=60,
+        upto_s=59,
+        plan=PLAN,
+        endpoints=[TOTAL, "GET /none"],
+        margin_pct=5,
+        error_margin_pct=1,
+        min_endpoint_requests=50,
+        final=True,
+    )
+    result = ab_gate_result(
+        final,
+        run_id="r",
+        run_path="p",
+        scenario="s",
+        baseline_url="http://b",
+        margin_pct=5.0,
+        error_margin_pct=1.0,
+        endpoints=[TOTAL, "GET /none"],
+    )
+    skipped = [r for r in result.rules if r.endpoint == "GET /none"]
+    assert skipped and all(r.status == "skipped" for r in skipped)
+
+
+@pytest.mark.parametrize("arm", ["candidate", "baseline"])
+def test_one_arm_down_is_invalid_naming_the_arm(arm: str) -> None:
+    cand, base = arms(seconds=20, seed=15)
+    down = {TOTAL: {}}
+    c, b = (down, base) if arm == "candidate" else (cand, down)
+    look = judge_look(
+        c,
+        b,
+        t_s=10,
+        upto_s=9,
+        plan=PLAN,
+        endpoints=[TOTAL],
+        margin_pct=5,
+        error_margin_pct=1,
+        min_endpoint_requests=50,
+    )
+    assert look.decision == INVALID_LOOK and arm in (look.problem or "")
+    result = ab_gate_result(
+        look,
+        run_id="r",
+        run_path="p",
+        scenario="s",
+        baseline_url="http://b",
+        margin_pct=5.0,
+        error_margin_pct=1.0,
+        endpoints=[TOTAL],
+    )
+    assert result.exit_code == 3 and arm in result.rules[0].message
+
+
+def test_an_arm_failing_everything_is_invalid() -> None:
+    cand, base = arms(seconds=20, failure_rate=(1.0, 0.0), seed=16)
+    look = judge_look(
+        cand,
+        base,
+        t_s=10,
+        upto_s=9,
+        plan=PLAN,
+        endpoints=[TOTAL],
+        margin_pct=5,
+        error_margin_pct=1,
+        min_endpoint_requests=50,
+    )
+    assert look.decision == INVALID_LOOK and "candidate arm failed every" in (look.problem or "")
+
+
+def test_one_endpoint_regression_caught_by_its_rule() -> None:
+    cand, base = arms(seconds=60, endpoints=TWO, factor_on="GET /b", candidate_factor=1.25, seed=17)
+    looks = run_looks(cand, base, endpoints=(TOTAL, "GET /a", "GET /b"))
+    last = looks[-1]
+    assert last.decision == "FAIL"
+    failing = {r.endpoint for r in last.rules if r.decision == "FAIL"}
+    assert "GET /b" in failing and "GET /a" not in failing
+
+
+def test_error_rate_regression_fails() -> None:
+    cand, base = arms(seconds=60, failure_rate=(0.08, 0.0), seed=18)
+    looks = run_looks(cand, base)
+    assert looks[-1].decision == "FAIL"
+    assert any(r.kind == "errors" and r.decision == "FAIL" for r in looks[-1].rules)
