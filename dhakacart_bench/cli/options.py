@@ -91,6 +91,15 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Target base URL (default: the scenario's, else the bundled store).",
         ),
         click.option(
+            "--target-pid",
+            "target_pids",
+            type=click.IntRange(min=1),
+            multiple=True,
+            help="A process of the target on this machine (with its children) that is not"
+            " the one listening on --host's port, e.g. a container runtime: its CPU is the"
+            " target's, not a noisy neighbour's (repeatable).",
+        ),
+        click.option(
             "--users", type=click.IntRange(min=1), help="Peak users (default: the scenario's)."
         ),
         click.option(

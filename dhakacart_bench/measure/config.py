@@ -55,6 +55,9 @@ class RunConfig:
     worker_hosts: tuple[str, ...] = ()  # local workers aim at these target URLs in turn
     deploy_command: str | None = None  # run this command (a deploy) during the run ...
     deploy_at_s: float | None = None  # ... this many seconds after the load starts
+    #: the target's processes (roots of trees) on this machine that the automatic search
+    #: (whoever listens on --host's port) cannot see; not counted as foreign CPU
+    target_pids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
