@@ -162,11 +162,24 @@ class HostMonitor:
         *,
         target_pids: Sequence[int] = (),
         discover: Callable[[], Sequence[int]] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        machine_cpu: Callable[[], float] | None = None,
+        own_tree: Callable[[], dict[int, float]] | None = None,
+        target_tree: Callable[[Sequence[int]], dict[int, float]] | None = None,
     ) -> None:
+        """``clock``, ``machine_cpu`` (busy CPU-seconds of the whole machine so far),
+        ``own_tree`` and ``target_tree`` (CPU-seconds per pid of our tree, of the trees
+        under the given roots) default to the real ones (psutil); tests inject them."""
         import psutil
+
+        from dhakacart_bench.measure.targetproc import process_tree
 
         self._psutil = psutil
         self._root = psutil.Process()
+        self._clock = clock
+        self._machine_cpu = machine_cpu or self._machine_busy
+        self._own_tree = own_tree or self._own_tree_times
+        self._target_tree = target_tree or process_tree
         # the target's process trees (measure/targetproc.py): not foreign, counted apart
         self._named_targets = tuple(target_pids)
         self._discover = discover
@@ -175,23 +188,27 @@ class HostMonitor:
         self._last_busy = self._busy()
         self._last_target = self._target_times()
         self._last_tree = self._tree_times()
-        self._last_time = time.monotonic()
+        self._last_time = self._clock()
         self.samples: list[float] = []  # foreign cores, one per sample
         self.target_samples: list[float] = []  # the target's cores, one per sample
         self.target_pids_seen: set[int] = set(self._named_targets) | set(self._found)
 
     def _target_times(self) -> dict[int, float]:
-        from dhakacart_bench.measure.targetproc import process_tree
-
         roots = (*self._named_targets, *self._found)
-        return process_tree(roots) if roots else {}
+        return self._target_tree(roots) if roots else {}
 
     def _busy(self) -> float:
+        return self._machine_cpu()
+
+    def _tree_times(self) -> dict[int, float]:
+        return self._own_tree()
+
+    def _machine_busy(self) -> float:
         times = self._psutil.cpu_times()
         idle = times.idle + getattr(times, "iowait", 0.0)
         return float(sum(times) - idle)
 
-    def _tree_times(self) -> dict[int, float]:
+    def _own_tree_times(self) -> dict[int, float]:
         out = {}
         try:
             processes = [self._root, *self._root.children(recursive=True)]
@@ -214,7 +231,7 @@ class HostMonitor:
         if self._discover is not None and self._samples_taken % REDISCOVER_EVERY == 0:
             self._found = tuple(self._discover())
             self.target_pids_seen.update(self._found)
-        now = time.monotonic()
+        now = self._clock()
         busy, target = self._busy(), self._target_times()
         tree = {pid: cpu for pid, cpu in self._tree_times().items() if pid not in target}
         ours = sum(cpu - self._last_tree.get(pid, 0.0) for pid, cpu in tree.items())
