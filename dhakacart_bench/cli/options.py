@@ -113,6 +113,7 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
         setting_option("store_workers"),
         setting_option("stop_timeout_s"),
         setting_option("worker_timeout_s"),
+        setting_option("busy_cores"),
         click.option(
             "--report/--no-report", default=True, show_default=True, help="Render report.html."
         ),

@@ -32,6 +32,7 @@ DEFAULT_STORE_WORKERS: int | None = default("store_workers")
 DEFAULT_STOP_TIMEOUT_S: float = default("stop_timeout_s")
 DEFAULT_WORKERS: int = default("workers")
 DEFAULT_WORKER_TIMEOUT_S: float = default("worker_timeout_s")
+DEFAULT_BUSY_CORES: float = default("busy_cores")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class RunConfig:
     #: the target's processes (roots of trees) on this machine that the automatic search
     #: (whoever listens on --host's port) cannot see; not counted as foreign CPU
     target_pids: tuple[int, ...] = ()
+    #: other processes' cores that make a second busy (the noisy-neighbour knob)
+    busy_cores: float = DEFAULT_BUSY_CORES
 
 
 @dataclass(frozen=True)

@@ -231,6 +231,7 @@ def _measure(
             target_samples=host_monitor.target_samples,
             target_pids=sorted(host_monitor.target_pids_seen),
             target_source=target_source,
+            cores=config.busy_cores,
         ),
         invariants=invariants,
         errors_overflow=measurements.errors_overflow,

@@ -29,7 +29,19 @@ def _only_run_dir(reports: Path) -> Path:
 
 def test_smoke_run_end_to_end(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [*BENCH, "run", "smoke", "--duration", "10s", "--reports-dir", str(tmp_path)],
+        # the noisy-neighbour knob, set explicitly: this test is about the store and the
+        # CLI, not about how busy the shared machine is (tests/analysis/test_distortion.py)
+        [
+            *BENCH,
+            "run",
+            "smoke",
+            "--duration",
+            "10s",
+            "--reports-dir",
+            str(tmp_path),
+            "--busy-cores",
+            "64",
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -97,10 +109,17 @@ def test_interrupted_run_keeps_what_it_measured(tmp_path: Path, sig: signal.Sign
     assert "interrupted" in stdout
 
 
-def test_unreachable_host_exits_3_without_traceback(tmp_path: Path, free_port: int) -> None:
+def test_unreachable_host_exits_3_without_traceback(tmp_path: Path, refused_port: int) -> None:
     result = CliRunner().invoke(
         main,
-        ["run", "smoke", "--host", f"http://127.0.0.1:{free_port}", "--reports-dir", str(tmp_path)],
+        [
+            "run",
+            "smoke",
+            "--host",
+            f"http://127.0.0.1:{refused_port}",
+            "--reports-dir",
+            str(tmp_path),
+        ],
     )
     assert result.exit_code == 3, result.output
     assert "did not answer" in result.output
