@@ -130,8 +130,9 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--baseline",
-            type=click.Path(exists=True, path_type=Path),
-            help="A baseline file (bench baseline save) or run folder to compare with.",
+            type=click.Path(path_type=Path),
+            help="A baseline file (bench baseline save) or run folder to compare with. With"
+            " --gate, a baseline file not saved yet skips the regression rule (first run).",
         ),
         click.option(
             "--gate",
