@@ -95,6 +95,24 @@ def _cases() -> dict[str, tuple[st.SearchStrategy, Callable[[object], str]]]:
     return cases
 
 
+def _fuzzer(
+    fuzz: settings,
+    strategy: st.SearchStrategy,
+    check: Callable[[object], str],
+    counts: Counter[str],
+) -> Callable[[], None]:
+    @fuzz
+    @given(value=strategy)
+    def run(value: object) -> None:
+        try:
+            counts[check(value)] += 1
+        except Exception:
+            counts["other"] += 1
+            raise
+
+    return run  # type: ignore[no-any-return]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--examples", type=int, default=1000)
@@ -110,24 +128,13 @@ def main() -> int:
     for label, (strategy, check) in _cases().items():
         counts: Counter[str] = Counter()
 
-        @fuzz
-        @given(value=strategy)
-        def run(
-            value: object,
-            counts: Counter[str] = counts,
-            check: Callable[[object], str] = check,
-        ) -> None:
-            try:
-                counts[check(value)] += 1
-            except Exception:
-                counts["other"] += 1
-                raise
-
+        run = _fuzzer(fuzz, strategy, check, counts)
         started = time.perf_counter()
         try:
             run()
         except Exception:  # hypothesis re-raises the shrunk failure
             traceback.print_exc()
+            counts["other"] = max(counts["other"], 1)
         seconds = time.perf_counter() - started
         tried = sum(counts.values())
         ok = counts["ok"] + counts["okok"] + counts["okerror"] + counts["errorok"]
