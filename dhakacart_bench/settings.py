@@ -109,6 +109,18 @@ SETTINGS: tuple[Setting, ...] = (
         minimum=0.5,
     ),
     Setting(
+        "busy_cores",
+        "--busy-cores",
+        0.5,
+        "float",
+        "The noisy-neighbour check: a second in which other processes (not the generator,"
+        " not the target) used at least this many cores is a busy second; 20% busy seconds"
+        " make the machine busy and its latency rules inconclusive.",
+        "BENCH_BUSY_CORES",
+        ("run", "master"),
+        minimum=0.01,
+    ),
+    Setting(
         "bind",
         "--bind",
         "127.0.0.1:5557",

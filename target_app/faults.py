@@ -14,6 +14,8 @@ import math
 import random
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -140,6 +142,20 @@ def cache(app: Flask) -> FaultCache:
     return result
 
 
+@dataclass
+class FaultClock:
+    """The wall clock and the sleep the fault knobs use: a seam, so tests inject both
+    (``app.extensions["dhakacart_fault_clock"]``) instead of racing the real clock."""
+
+    now: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+
+
+def fault_clock(app: Flask) -> FaultClock:
+    result: FaultClock = app.extensions["dhakacart_fault_clock"]
+    return result
+
+
 def apply_faults() -> None:
     """before_request hook: stall, added latency, injected errors."""
     if request.path.startswith(EXEMPT_PREFIXES):
@@ -147,18 +163,19 @@ def apply_faults() -> None:
     knobs = cache(current_app).current()
     rule = request.url_rule.rule if request.url_rule else "*"
     stall = knobs["stall"]
+    clock = fault_clock(current_app)
     if stall["every_s"] and stall["for_ms"]:
         # Stalled periods are aligned to wall-clock multiples of every_s.
-        now = time.time()
+        now = clock.now()
         into = now % stall["every_s"]
         if into < stall["for_ms"] / 1000:
-            time.sleep(stall["for_ms"] / 1000 - into)
+            clock.sleep(stall["for_ms"] / 1000 - into)
     latency = knobs["latency_ms"]
     delay_ms = latency.get(rule, latency.get("*", 0))
     if knobs["latency_jitter_ms"]:
         delay_ms += random.uniform(0, knobs["latency_jitter_ms"])
     if delay_ms > 0:
-        time.sleep(delay_ms / 1000)
+        clock.sleep(delay_ms / 1000)
     rate = knobs["error_rate_by_endpoint"].get(rule, knobs["error_rate"])
     if rate > 0 and random.random() < rate:
         raise ApiError(503, "injected_fault", "fault injected by the admin fault knobs")
@@ -172,4 +189,5 @@ def init_app(app: Flask) -> None:
 
         raise ConfigError(f"invalid STORE_FAULTS: {exc}") from None
     app.extensions["dhakacart_faults"] = FaultCache(initial, app.config["FAULTS_CACHE_S"])
+    app.extensions["dhakacart_fault_clock"] = FaultClock()
     app.before_request(apply_faults)

@@ -31,11 +31,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
+def refused_port() -> Iterator[int]:
+    """A TCP port on 127.0.0.1 that refuses connections for the whole test: bound (port
+    0, read back) but not listening, and held, so no other process can take it."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        yield int(sock.getsockname()[1])
 
 
 class _TinyHandler(JsonHandler):

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from dhakacart_bench.analysis.distortion import failure_stands
 from dhakacart_bench.analysis.omission import Omission, coordinated_omission
 from dhakacart_bench.analysis.scale import Scale, scale_of
 from dhakacart_bench.analysis.slos import evaluate_slos, invariants_state
@@ -46,6 +47,17 @@ class Verdict:
     scale: Scale | None = None
     #: A closed-model run's stalls (None: none found, or an open-model run).
     omission: Omission | None = None
+    #: The doubts that void only timings (a busy machine, a saturated generator): a
+    #: subset of ``validity`` (analysis/distortion.py).
+    distorted: tuple[str, ...] = field(default=())
+    #: Names of the missed SLOs that stand despite ``distorted`` (errors a busy machine
+    #: cannot cause): FAIL, not INCONCLUSIVE.
+    standing: tuple[str, ...] = field(default=())
+
+    @property
+    def doubts_only_timings(self) -> bool:
+        """Every validity doubt is one that voids timings only."""
+        return bool(self.validity) and set(self.validity) <= set(self.distorted)
 
     @property
     def full_size(self) -> bool:
@@ -151,14 +163,15 @@ def evaluate_verdict(run: Run, slos: Iterable[SloResult] | None = None) -> Verdi
         )
         doubts.append(f"The run {state} ({why}): it covers only part of the plan.")
     distrust = []  # doubts that make the measured numbers themselves untrustworthy
+    distort = []  # doubts that make only timings untrustworthy (analysis/distortion.py)
     if meta.generator.saturated:
-        distrust.append(
+        distort.append(
             "The load generator was saturated ("
             + (meta.generator.reason or "CPU or event-loop lag too high")
             + "): its latencies measure the load generator, not the store."
         )
     if meta.machine.busy:
-        distrust.append(f"The machine was busy with other work: {meta.machine.reason}.")
+        distort.append(f"The machine was busy with other work: {meta.machine.reason}.")
     notes = []
     for loss in meta.workers.lost if meta.workers else ():
         restored = loss.restored_after_s
@@ -191,8 +204,14 @@ def evaluate_verdict(run: Run, slos: Iterable[SloResult] | None = None) -> Verdi
         doubts.append(
             "The data are incomplete — skipped as unreadable: " + "; ".join(incomplete) + "."
         )
-    doubts = [*doubts, *distrust]
-    slo_reasons = [f"{r.name}: {r.reason}." for r in failed]
+    doubts = [*doubts, *distrust, *distort]
+    standing = [r for r in failed if failure_stands(run, r)] if distort else failed
+    if distort and standing:  # FAIL on what the busy machine cannot have caused
+        failed = standing + [r for r in failed if r not in standing]
+    slo_reasons = [
+        f"{r.name}: {r.reason}." if r in standing else f"(Not trusted) {r.name}: {r.reason}."
+        for r in failed
+    ]
     validity = tuple(doubts)
     # the scale and the stalls are facts about the evidence, carried as fields
     omission = coordinated_omission(run)
@@ -201,7 +220,8 @@ def evaluate_verdict(run: Run, slos: Iterable[SloResult] | None = None) -> Verdi
     if inv_ok is False:
         reasons = (f"Business invariants {inv_words}.", *slo_reasons, *doubts, *hidden)
         return Verdict(FAIL, reasons, results, validity, scale=scale, omission=omission)
-    if failed and not distrust:
+    kept = tuple(r.name for r in standing)
+    if standing and not distrust:
         return Verdict(
             FAIL,
             (*slo_reasons, *doubts, *hidden),
@@ -209,13 +229,25 @@ def evaluate_verdict(run: Run, slos: Iterable[SloResult] | None = None) -> Verdi
             validity,
             scale=scale,
             omission=omission,
+            distorted=tuple(distort),
+            standing=kept,
         )
     if doubts or unchecked:
         unsure = [f"{r.name}: could not be checked — {r.reason}." for r in unchecked]
         if failed:
-            unsure += [f"(Not trusted) {s}" for s in slo_reasons]
+            unsure += [
+                s if s.startswith("(Not trusted)") else f"(Not trusted) {s}" for s in slo_reasons
+            ]
         reasons = (*doubts, *unsure, *notes, *hidden)
-        return Verdict(INCONCLUSIVE, reasons, results, validity, scale=scale, omission=omission)
+        return Verdict(
+            INCONCLUSIVE,
+            reasons,
+            results,
+            validity,
+            scale=scale,
+            omission=omission,
+            distorted=tuple(distort),
+        )
     held = f"All {len(results)} SLOs held" if results else "No SLOs were set; the run completed"
     return Verdict(
         PASS,

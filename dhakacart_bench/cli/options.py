@@ -136,6 +136,15 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
             " else the bundled store).",
         ),
         click.option(
+            "--target-pid",
+            "target_pids",
+            type=click.IntRange(min=1),
+            multiple=True,
+            help="A process of the target on this machine (with its children) that is not"
+            " the one listening on --host's port, e.g. a container runtime: its CPU is the"
+            " target's, not a noisy neighbour's (repeatable).",
+        ),
+        click.option(
             "-u",
             "--users",
             type=click.IntRange(min=1),
@@ -154,6 +163,7 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
         setting_option("stop_timeout_s"),
         setting_option("worker_timeout_s"),
         setting_option("heartbeat_liveness"),
+        setting_option("busy_cores"),
         click.option(
             "--report/--no-report", default=True, show_default=True, help="Render report.html."
         ),
@@ -170,8 +180,9 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--baseline",
-            type=click.Path(exists=True, path_type=Path),
-            help="A baseline file (bench baseline save) or run folder to compare with.",
+            type=click.Path(path_type=Path),
+            help="A baseline file (bench baseline save) or run folder to compare with. With"
+            " --gate, a baseline file not saved yet skips the regression rule (first run).",
         ),
         click.option(
             "--gate",

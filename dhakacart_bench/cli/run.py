@@ -47,6 +47,17 @@ def execute(options: dict[str, Any], **config: Any) -> None:
     if (junit or summary) and not gate:
         raise UsageError("--junit and --summary go with --gate")
     gate_baseline = None
+    if baseline is not None and not baseline.exists():
+        if not gate:
+            raise UsageError(f"--baseline {baseline}: no such file or run folder")
+        # the first gated run of a project: nothing to compare with yet, said out loud
+        click.secho(
+            f"Warning: no baseline at {baseline} yet: the p95 regression rule is skipped."
+            f" Save one from a good run: bench baseline save RUN_DIR {baseline}",
+            fg="yellow",
+            err=True,
+        )
+        baseline = None
     if gate and baseline is not None:
         from dhakacart_bench.gate.baseline import load_baseline
 

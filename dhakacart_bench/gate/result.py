@@ -43,6 +43,9 @@ class RuleResult:
     measured_text: str = "—"
     allowed_text: str = "—"
     regression: RegressionStats | None = None
+    #: A missed SLO that a busy machine or saturated generator cannot have caused (an
+    #: slo rule), or an invalid run whose doubts void only timings (the validity rule).
+    stands: bool = False
 
     @property
     def status(self) -> str:
@@ -96,12 +99,21 @@ class GateResult:
         return any(r.metric == "invariants" and r.passed is False for r in self.rules)
 
     @property
+    def standing_failure(self) -> bool:
+        """An invalid run whose doubts void only timings (busy machine, saturated
+        generator), with a missed SLO those cannot cause: a failure all the same."""
+        invalid = [r for r in self.rules if r.kind == "validity" and r.passed is False]
+        return all(r.stands for r in invalid) and any(
+            r.kind == "slo" and r.passed is False and r.stands for r in self.rules
+        )
+
+    @property
     def decision(self) -> str:
         """PASS, FAIL or INVALID (the run cannot answer)."""
         if self.invariants_broken:
             return FAIL
         if not self.valid:
-            return INVALID
+            return FAIL if self.standing_failure else INVALID
         if any(r.passed is False for r in self.rules):
             return FAIL
         return PASS

@@ -65,6 +65,7 @@ def _validity_rule(run: Run, verdict: Verdict) -> RuleResult:
             " ".join(problems),
             "invalid",
             measured_text=f"{total:,} requests, {run.status}",
+            stands=verdict.doubts_only_timings,
         )
     return RuleResult(
         "run is a valid gate input",
@@ -79,7 +80,7 @@ def _validity_rule(run: Run, verdict: Verdict) -> RuleResult:
     )
 
 
-def _slo_rule(slo: SloResult) -> RuleResult:
+def _slo_rule(slo: SloResult, *, stands: bool = False) -> RuleResult:
     allowed = slo.target_max if slo.target_max is not None else slo.target_min
     if slo.passed is None:
         reason = slo.reason
@@ -117,6 +118,7 @@ def _slo_rule(slo: SloResult) -> RuleResult:
         metric=slo.metric,
         measured_text=slo.measured_text,
         allowed_text=slo.target,
+        stands=stands,
     )
 
 
@@ -159,7 +161,10 @@ def evaluate_gate(
     pct, chosen = gate_settings(run, p95_regression_pct, endpoints)
     slos = evaluate_slos(run)
     verdict = evaluate_verdict(run, slos)
-    rules = [_validity_rule(run, verdict), *(_slo_rule(s) for s in slos)]
+    rules = [
+        _validity_rule(run, verdict),
+        *(_slo_rule(s, stands=s.name in verdict.standing) for s in slos),
+    ]
     if baseline is None:
         rules += [
             RuleResult(

@@ -33,6 +33,7 @@ DEFAULT_STOP_TIMEOUT_S: float = default("stop_timeout_s")
 DEFAULT_WORKERS: int = default("workers")
 DEFAULT_WORKER_TIMEOUT_S: float = default("worker_timeout_s")
 DEFAULT_HEARTBEAT_LIVENESS: int = default("heartbeat_liveness")
+DEFAULT_BUSY_CORES: float = default("busy_cores")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,11 @@ class RunConfig:
     worker_hosts: tuple[str, ...] = ()  # local workers aim at these target URLs in turn
     deploy_command: str | None = None  # run this command (a deploy) during the run ...
     deploy_at_s: float | None = None  # ... this many seconds after the load starts
+    #: the target's processes (roots of trees) on this machine that the automatic search
+    #: (whoever listens on --host's port) cannot see; not counted as foreign CPU
+    target_pids: tuple[int, ...] = ()
+    #: other processes' cores that make a second busy (the noisy-neighbour knob)
+    busy_cores: float = DEFAULT_BUSY_CORES
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,22 +175,58 @@ class HostMonitor:
     only (the runner's process), never in a worker.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        target_pids: Sequence[int] = (),
+        discover: Callable[[], Sequence[int]] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        machine_cpu: Callable[[], float] | None = None,
+        own_tree: Callable[[], dict[int, float]] | None = None,
+        target_tree: Callable[[Sequence[int]], dict[int, float]] | None = None,
+    ) -> None:
+        """``clock``, ``machine_cpu`` (busy CPU-seconds of the whole machine so far),
+        ``own_tree`` and ``target_tree`` (CPU-seconds per pid of our tree, of the trees
+        under the given roots) default to the real ones (psutil); tests inject them."""
         import psutil
+
+        from dhakacart_bench.measure.targetproc import process_tree
 
         self._psutil = psutil
         self._root = psutil.Process()
+        self._clock = clock
+        self._machine_cpu = machine_cpu or self._machine_busy
+        self._own_tree = own_tree or self._own_tree_times
+        self._target_tree = target_tree or process_tree
+        # the target's process trees (measure/targetproc.py): not foreign, counted apart
+        self._named_targets = tuple(target_pids)
+        self._discover = discover
+        self._found: tuple[int, ...] = tuple(discover()) if discover is not None else ()
+        self._samples_taken = 0
         self._last_busy = self._busy()
+        self._last_target = self._target_times()
         self._last_tree = self._tree_times()
-        self._last_time = time.monotonic()
+        self._last_time = self._clock()
         self.samples: list[float] = []  # foreign cores, one per sample
+        self.target_samples: list[float] = []  # the target's cores, one per sample
+        self.target_pids_seen: set[int] = set(self._named_targets) | set(self._found)
+
+    def _target_times(self) -> dict[int, float]:
+        roots = (*self._named_targets, *self._found)
+        return self._target_tree(roots) if roots else {}
 
     def _busy(self) -> float:
+        return self._machine_cpu()
+
+    def _tree_times(self) -> dict[int, float]:
+        return self._own_tree()
+
+    def _machine_busy(self) -> float:
         times = self._psutil.cpu_times()
         idle = times.idle + getattr(times, "iowait", 0.0)
         return float(sum(times) - idle)
 
-    def _tree_times(self) -> dict[int, float]:
+    def _own_tree_times(self) -> dict[int, float]:
         out = {}
         try:
             processes = [self._root, *self._root.children(recursive=True)]
@@ -205,20 +241,35 @@ class HostMonitor:
         return out
 
     def sample(self) -> float:
-        """Cores used by other processes since the last sample."""
-        now = time.monotonic()
-        busy, tree = self._busy(), self._tree_times()
+        """Cores used by other processes since the last sample (not ours, not the
+        target's)."""
+        from dhakacart_bench.measure.targetproc import REDISCOVER_EVERY
+
+        self._samples_taken += 1
+        if self._discover is not None and self._samples_taken % REDISCOVER_EVERY == 0:
+            self._found = tuple(self._discover())
+            self.target_pids_seen.update(self._found)
+        now = self._clock()
+        busy, target = self._busy(), self._target_times()
+        tree = {pid: cpu for pid, cpu in self._tree_times().items() if pid not in target}
         ours = sum(cpu - self._last_tree.get(pid, 0.0) for pid, cpu in tree.items())
+        theirs = sum(cpu - self._last_target.get(pid, 0.0) for pid, cpu in target.items())
         elapsed = max(now - self._last_time, 1e-3)
-        foreign = max(0.0, (busy - self._last_busy) - max(ours, 0.0)) / elapsed
+        spent = max(ours, 0.0) + max(theirs, 0.0)
+        foreign = max(0.0, (busy - self._last_busy) - spent) / elapsed
         self._last_busy, self._last_tree, self._last_time = busy, tree, now
+        self._last_target = target
         self.samples.append(round(foreign, 3))
+        self.target_samples.append(round(max(theirs, 0.0) / elapsed, 3))
         return foreign
 
 
 def assess_host(
     samples: Sequence[float],
     *,
+    target_samples: Sequence[float] = (),
+    target_pids: Sequence[int] = (),
+    target_source: str | None = None,
     cores: float = DEFAULT_FOREIGN_CORES,
     fraction: float = DEFAULT_BUSY_FRACTION,
     min_seconds: int = DEFAULT_MIN_SATURATED_S,
@@ -246,4 +297,19 @@ def assess_host(
         busy=busy,
         reason=reason,
         thresholds={"cores": cores, "fraction": fraction, "min_seconds": min_seconds},
+        **_target_fields(target_samples[warmup_s:] or target_samples, target_pids, target_source),
     )
+
+
+def _target_fields(
+    judged: Sequence[float], pids: Sequence[int], source: str | None
+) -> dict[str, Any]:
+    """The target's own CPU (cores) as run.json's ``machine.target_*`` fields."""
+    if source is None:
+        return {}
+    return {
+        "target_cores_mean": round(sum(judged) / len(judged), 3) if judged else 0.0,
+        "target_cores_max": round(max(judged), 3) if judged else 0.0,
+        "target_pids": tuple(sorted(pids)),
+        "target_source": source,
+    }

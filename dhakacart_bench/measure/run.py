@@ -37,6 +37,7 @@ from dhakacart_bench.measure.recorder import Recorder
 from dhakacart_bench.measure.sidecars.base import SidecarContext
 from dhakacart_bench.measure.sidecars.events import EventsSidecar
 from dhakacart_bench.measure.sidecars.probe import ProbeSidecar
+from dhakacart_bench.measure.targetproc import watch_target
 from dhakacart_bench.measure.targets import (
     bundled_store,
     probe_target,
@@ -144,7 +145,10 @@ def _measure(
             started_at = datetime.fromtimestamp(run_start, UTC)
             run_dir = new_run_dir(config.reports_dir, scenario.name, started_at)
             recorder = Recorder(run_start=run_start)
-            host_monitor = HostMonitor()
+            watch, target_source = watch_target(
+                host, store_pid=getattr(store, "pid", None), target_pids=config.target_pids
+            )
+            host_monitor = HostMonitor(**watch)
 
             def tick() -> None:
                 while True:
@@ -228,7 +232,13 @@ def _measure(
         ),
         arrivals=sections.arrivals,
         workers=workers,
-        machine=assess_host(host_monitor.samples),
+        machine=assess_host(
+            host_monitor.samples,
+            target_samples=host_monitor.target_samples,
+            target_pids=sorted(host_monitor.target_pids_seen),
+            target_source=target_source,
+            cores=config.busy_cores,
+        ),
         invariants=invariants,
         errors_overflow=measurements.errors_overflow,
         outcomes=recorder.outcomes.section(run_start),

@@ -71,7 +71,31 @@ def _generator(run: Run) -> dict[str, Any]:
             f" event-loop lag p99 {gen.lag_ms_p99} ms{memory}"
             f" over {gen.processes} process(es)."
         )
-    return {"words": words, "saturated": gen.saturated, "raw": encode(gen)}
+    return {"words": words, "saturated": gen.saturated, "raw": encode(gen), "cpu": _cpu_words(run)}
+
+
+def _cpu_words(run: Run) -> str:
+    """Where this machine's CPU went: the generator, the target (when it ran here), and
+    everybody else — a saturated target is a finding, not a noisy neighbour."""
+    gen, machine = run.meta.generator, run.meta.machine
+    parts = [
+        f"load generator {gen.cpu_pct_p50 / 100:.2f} cores (p50, busiest of"
+        f" {gen.processes} process(es))"
+    ]
+    if machine.target_source is not None:
+        parts.append(
+            f"target {machine.target_cores_mean:.2f} cores on average, at most"
+            f" {machine.target_cores_max:.2f} ({machine.target_source})"
+        )
+    else:
+        parts.append("target not on this machine, or not found (see --target-pid)")
+    parts.append(
+        f"other processes {machine.foreign_cores_mean:.2f} cores on average"
+        f" ({'busy' if machine.busy else 'quiet'} machine)"
+    )
+    cores = gen.cpu_count
+    where = f" of {cores} cores" if cores else ""
+    return f"CPU{where}: " + "; ".join(parts) + "."
 
 
 def _endpoints(run: Run) -> list[dict[str, Any]]:

@@ -76,6 +76,14 @@ class MachineMeta:
     busy: bool = False
     reason: str | None = None
     thresholds: dict[str, float] = field(default_factory=dict)
+    #: The target's own CPU when it ran on this machine (not counted as foreign); None
+    #: when no target process was known (a remote target). See measure/targetproc.py.
+    target_cores_mean: float = 0.0
+    target_cores_max: float = 0.0
+    target_pids: tuple[int, ...] = ()
+    #: how the target's processes were found: "bundled store", "listening on port N",
+    #: "--target-pid"; None: not known (remote, or not found)
+    target_source: str | None = None
 
 
 @dataclass(frozen=True)

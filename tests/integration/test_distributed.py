@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -29,13 +30,11 @@ from locust.contrib.fasthttp import FastHttpUser
 
 from dhakacart_bench.measure.outcomes import tally
 
-RAW = os.environ.get("BENCH_TEST_RAW_DIR")
-
-
 @events.request.add_listener
 def keep(request_type, name, response_time, response_length, exception=None, **kw):
-    if RAW:
-        with open(os.path.join(RAW, f"{os.getpid()}.txt"), "a") as out:
+    raw = os.environ.get("BENCH_TEST_RAW_DIR")  # read per call: set by one test only
+    if raw:
+        with open(os.path.join(raw, f"{os.getpid()}.txt"), "a") as out:
             out.write(f"{response_time!r}\\n")
 
 
@@ -47,6 +46,22 @@ class Reader(FastHttpUser):
         self.client.get("/api/products/1", name="/api/products/[id]")
         tally("read:done", units=2)
 """
+
+
+@pytest.fixture(autouse=True)
+def _remove_the_locustfiles_listener() -> Iterator[None]:
+    """The locustfile adds a listener to the global ``locust.events`` when this process
+    imports it (the master does): remove it after each test, so later runs in the same
+    session do not call it."""
+    import locust
+
+    yield
+    for name, module in list(sys.modules.items()):
+        if name.startswith("bench_locustfile_raw_users_"):
+            keep = getattr(module, "keep", None)
+            if keep is not None and keep in locust.events.request._handlers:
+                locust.events.request.remove_listener(keep)
+            del sys.modules[name]
 
 
 def _scenario(tmp_path: Path, seconds: int, users: int = 6) -> Path:
@@ -168,19 +183,17 @@ def test_master_refuses_a_worker_of_another_version() -> None:
     assert reply["scenario"] == {"name": "x"} and "error" not in reply
 
 
-def test_master_and_worker_commands_run_a_distributed_scenario(
-    tmp_path: Path, tiny_target: str, free_port: int
-) -> None:
-    scenario = _scenario(tmp_path, 3)
-    bench = [sys.executable, "-m", "dhakacart_bench"]
+def _master_and_worker(
+    bench: list[str], scenario: Path, tiny_target: str, reports: Path, port: int
+) -> tuple[subprocess.Popen[str], subprocess.Popen[bytes], str]:
     master = subprocess.Popen(
         [*bench, "master", str(scenario), "--host", tiny_target, "--expect-workers", "1",
-         "--bind", f"127.0.0.1:{free_port}", "--reports-dir", str(tmp_path / "reports"),
+         "--bind", f"127.0.0.1:{port}", "--reports-dir", str(reports),
          "--no-report", "-q", "--worker-timeout", "60"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     worker = subprocess.Popen(
-        [*bench, "worker", "--master", f"127.0.0.1:{free_port}"],
+        [*bench, "worker", "--master", f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -191,6 +204,27 @@ def test_master_and_worker_commands_run_a_distributed_scenario(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+    return master, worker, out
+
+
+def test_master_and_worker_commands_run_a_distributed_scenario(
+    tmp_path: Path, tiny_target: str
+) -> None:
+    import socket
+
+    scenario = _scenario(tmp_path, 3)
+    bench = [sys.executable, "-m", "dhakacart_bench"]
+    # remote workers need a port known in advance: take one the kernel gave out (port 0),
+    # and in the rare case another process bound it in between, try another (bounded)
+    for _attempt in range(3):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        master, worker, out = _master_and_worker(
+            bench, scenario, tiny_target, tmp_path / "reports", port
+        )
+        if "in use" not in out:
+            break
     assert master.returncode in (0, 3), out  # 3: too few requests for a verdict is fine here
     assert worker.returncode == 0
     run_dir = next((tmp_path / "reports").iterdir())

@@ -25,12 +25,9 @@ PASSWORD = "shopper-pass"
 
 
 def postgres_url() -> str:
-    url = os.environ.get("BENCH_TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but BENCH_TEST_POSTGRES_URL is not set: PostgreSQL tests must run")
-        pytest.skip("BENCH_TEST_POSTGRES_URL is not set")
-    return url
+    from tests.postgres import postgres_server_url
+
+    return postgres_server_url()
 
 
 def scratch_postgres() -> tuple[str, Callable[[], None]]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import time
-from pathlib import Path
+from typing import Any
 
 import gevent
+import pytest
 
 from dhakacart_bench.measure.health import GeneratorMonitor, HealthThresholds, assess
 
@@ -77,26 +79,78 @@ def test_a_noisy_neighbour_makes_the_host_busy() -> None:
     assert "other processes" in host.reason
 
 
-def test_host_monitor_counts_a_neighbour_but_not_our_own_work(tmp_path: Path) -> None:
-    import subprocess
-    import sys
+class _FakeHost:
+    """A machine whose CPU counters the test moves: the whole machine's busy seconds,
+    our process tree's and the target's (by pid), and the clock."""
 
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.machine = 1_000.0
+        self.ours = {1: 5.0, 2: 1.0}  # the runner and the bundled store (its child)
+        self.target = {50: 3.0, 51: 0.5}  # a target found by port, and its worker
+
+    def spend(
+        self, seconds: float, *, ours: float = 0.0, target: float = 0.0, other: float = 0.0
+    ) -> None:
+        self.now += seconds
+        self.ours[1] += ours
+        self.target[51] += target
+        self.machine += ours + target + other
+
+    def monitor(self, **kwargs: Any) -> Any:
+        from dhakacart_bench.measure.health import HostMonitor
+
+        return HostMonitor(
+            clock=lambda: self.now,
+            machine_cpu=lambda: self.machine,
+            own_tree=lambda: dict(self.ours),
+            target_tree=lambda roots: dict(self.target) if 50 in roots else {},
+            **kwargs,
+        )
+
+
+def test_host_monitor_counts_a_neighbour_but_not_our_own_work() -> None:
+    host = _FakeHost()
+    monitor = host.monitor()
+    host.spend(1.0, ours=0.9)  # our own busy second is not "foreign"
+    assert monitor.sample() == 0.0
+    host.spend(2.0, ours=0.4, other=1.4)  # somebody else's 0.7 cores
+    assert monitor.sample() == pytest.approx(0.7)
+    assert monitor.samples == [0.0, 0.7]
+    assert monitor.target_samples == [0.0, 0.0]
+
+
+def test_host_monitor_counts_the_target_as_the_target() -> None:
+    host = _FakeHost()
+    monitor = host.monitor(target_pids=(50,))
+    host.spend(1.0, ours=0.3, target=1.1, other=0.2)
+    assert monitor.sample() == pytest.approx(0.2)
+    assert monitor.target_samples == [1.1]
+    # a target process in our own tree (the bundled store) is counted once, as target
+    host.ours[51] = host.target[51]
+    host.spend(1.0, target=0.8)
+    host.ours[51] = host.target[51]
+    assert monitor.sample() == pytest.approx(0.0)
+    assert monitor.target_samples == [1.1, 0.8]
+
+
+def test_host_monitor_finds_a_replaced_target_again() -> None:
+    from dhakacart_bench.measure.targetproc import REDISCOVER_EVERY
+
+    host = _FakeHost()
+    found = [(99,)]
+    monitor = host.monitor(discover=lambda: found[0])
+    found[0] = (50,)  # a deploy replaced the listener
+    for _ in range(REDISCOVER_EVERY):
+        host.spend(1.0, other=0.1)
+        monitor.sample()
+    assert 50 in monitor.target_pids_seen and 99 in monitor.target_pids_seen
+
+
+def test_host_monitor_reads_the_real_machine() -> None:
     from dhakacart_bench.measure.health import HostMonitor
 
-    monitor = HostMonitor()
-    end = time.perf_counter() + 0.5
-    while time.perf_counter() < end:  # our own busy loop is not "foreign"
-        pass
-    assert monitor.sample() < 0.5
-    # a neighbour that is not in our process tree: started by a shell that exits at once
-    done = tmp_path / "done"
-    hog = (
-        "import time, pathlib\nend = time.time() + 1.0\n"
-        f"while time.time() < end: pass\npathlib.Path({str(done)!r}).touch()"
-    )
-    subprocess.run(["sh", "-c", f'"{sys.executable}" -c "$0" &', hog], check=True)
-    deadline = time.monotonic() + 10
-    while not done.exists() and time.monotonic() < deadline:
-        gevent.sleep(0.05)
-    assert done.exists()
-    assert monitor.sample() >= 0.5
+    monitor = HostMonitor(target_pids=(os.getpid(),))
+    time.sleep(0.05)
+    foreign = monitor.sample()
+    assert foreign >= 0.0 and monitor.target_samples[0] >= 0.0

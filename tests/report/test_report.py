@@ -74,6 +74,27 @@ def test_context_numbers_equal_the_run(make_run: MakeRun, tmp_path: Path) -> Non
     assert ctx["changes"] is None
 
 
+def test_context_numbers_against_an_independent_oracle(make_run: MakeRun) -> None:
+    """Numbers known without the code under test: every request took 37 ms, so every
+    percentile, the mean and the max are 37 ms; 1 in 4 failed, so the error rate is 25 %."""
+    run = load_run(
+        make_run(
+            seconds=10,
+            endpoints={"GET /a": 37.0},
+            latency_model=lambda _e, _u: 37.0,
+            latency_sigma=0.0,
+            error_rate=0.25,
+        )
+    )
+    rows = {r["name"]: r for r in build_context(run, charts=False)["endpoints"]}
+    for name in ("GET /a", "*"):
+        row = rows[name]
+        for key in ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms"):
+            assert row[key] == 37.0, (name, key, row[key])
+        assert row["error_rate"] == pytest.approx(0.25, abs=0.01)
+        assert row["count"] > 100
+
+
 def test_context_with_baseline_has_the_top_changes(make_run: MakeRun, tmp_path: Path) -> None:
     base = load_run(make_run(name="base"))
     run = load_run(make_run(name="run", latency_model=lambda ep, n: 60.0))

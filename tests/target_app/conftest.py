@@ -1,14 +1,14 @@
 """Fixtures for the reference store: a temporary, freshly seeded database per test.
 
-Every store test runs against SQLite, and against PostgreSQL when
-``BENCH_TEST_POSTGRES_URL`` names a server (one scratch database per session,
-dropped afterwards). Without that URL the PostgreSQL cases are skipped, except
-in CI (``CI=true``), where they must run and fail loudly instead.
+Every store test runs against SQLite, and against PostgreSQL (one scratch database
+per session, dropped afterwards) at ``BENCH_TEST_POSTGRES_URL``, or at the default
+local address when a server answers there (tests/postgres.py). With neither the
+PostgreSQL cases are skipped with the reason, except in CI (``CI=true``), where they
+must run and fail loudly instead.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,21 +18,11 @@ import pytest
 from target_app import create_app, db
 from target_app.config import CHEAP_PASSWORD_HASH
 from target_app.seed import USER_PASSWORD, SeedOptions, seed_database, user_email
+from tests.postgres import postgres_server_url
 
 ADMIN_TOKEN = "test-admin-token"
 TEST_PRODUCTS = 24
 TEST_USERS = 3
-
-
-def postgres_server_url() -> str | None:
-    url = os.environ.get("BENCH_TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but BENCH_TEST_POSTGRES_URL is not set: PostgreSQL tests must run")
-        pytest.skip(
-            "BENCH_TEST_POSTGRES_URL is not set (e.g. postgresql://postgres@127.0.0.1/postgres)"
-        )
-    return url
 
 
 def _admin_conninfo(url: str) -> str:

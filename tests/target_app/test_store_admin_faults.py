@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -82,28 +81,56 @@ def test_error_rate_by_endpoint(client: Any, admin: dict[str, str]) -> None:
     assert client.get("/api/products").status_code == 200
 
 
-def timed(client: Any, path: str) -> float:
-    start = time.perf_counter()
-    assert client.get(path).status_code == 200
-    return time.perf_counter() - start
+class _FakeClock:
+    """The store's fault clock, injected: the test sets the time, and sleeps are
+    recorded (and advance the time) instead of taken."""
+
+    def __init__(self, now: float) -> None:
+        self.t = now
+        self.slept: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.t += seconds
 
 
-def test_latency_per_endpoint(client: Any, admin: dict[str, str]) -> None:
+@pytest.fixture
+def clock(app: Any) -> _FakeClock:
+    from target_app.faults import FaultClock
+
+    fake = _FakeClock(1_000.0)
+    app.extensions["dhakacart_fault_clock"] = FaultClock(now=fake.now, sleep=fake.sleep)
+    return fake
+
+
+def test_latency_per_endpoint(client: Any, admin: dict[str, str], clock: _FakeClock) -> None:
     body = {"latency_ms": {"*": 0, LATENCY_RULE: 150}}
     client.put("/api/admin/faults", json=body, headers=admin)
-    assert timed(client, "/api/products/2") >= 0.15
-    assert timed(client, "/api/categories") < 0.15
-    assert timed(client, "/health") < 0.15
+    clock.slept.clear()
+    assert client.get("/api/products/2").status_code == 200
+    assert clock.slept == [0.15]
+    for path in ("/api/categories", "/health"):
+        assert client.get(path).status_code == 200
+    assert clock.slept == [0.15]  # no added latency elsewhere
 
 
-def test_stall_holds_requests_until_it_ends(client: Any, admin: dict[str, str]) -> None:
+def test_stall_holds_requests_until_it_ends(
+    client: Any, admin: dict[str, str], clock: _FakeClock
+) -> None:
     client.put("/api/admin/faults", json={"stall": {"every_s": 1, "for_ms": 400}}, headers=admin)
-    # Wait (by polling the clock, not sleeping a fixed time) for the start of a stall.
-    while time.time() % 1 > 0.05:
-        time.sleep(0.01)
-    start = time.time()
+    clock.slept.clear()
+    clock.t = 2_000.1  # 100 ms into a 400 ms stall: held for the 300 ms left
     assert client.get("/api/categories").status_code == 200
-    assert time.time() % 1 >= 0.4 and time.time() - start < 0.9
+    assert clock.slept == [pytest.approx(0.3)]
+    clock.t = 2_000.5  # between stalls: not held
+    assert client.get("/api/categories").status_code == 200
+    assert len(clock.slept) == 1
+    clock.t = 2_003.0  # the very start of a stall: held for all of it
+    assert client.get("/api/categories").status_code == 200
+    assert clock.slept[-1] == pytest.approx(0.4)
 
 
 def test_initial_faults_from_config(app_config: dict[str, Any], app: Any) -> None:

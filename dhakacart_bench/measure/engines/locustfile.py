@@ -10,9 +10,11 @@ from __future__ import annotations
 import locust  # first: it patches gevent, before anything imports ssl
 
 # isort: split
+import contextlib
 import importlib.util
 import sys
 import traceback
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -63,6 +65,7 @@ def load_shape(scenario: Scenario) -> locust.LoadTestShape:
 
 def load_user_classes(scenario: Scenario) -> list[type[locust.User]]:
     """Import the scenario's locustfile and return its user classes, weighted."""
+    _track_sockets()
     path = scenario.locustfile
     module = import_locustfile(path, shown=str(scenario.path))
     classes: list[type[locust.User]] = []
@@ -114,14 +117,54 @@ def with_host(cls: type[locust.User], host: str) -> type[locust.User]:
     return type(cls.__name__, (cls,), {"__init__": __init__, "__module__": cls.__module__})
 
 
+def _track_sockets() -> None:
+    """Make geventhttpclient's connection pools remember every socket they connect.
+
+    A pool's ``close()`` closes only its idle sockets; one that a user held when it was
+    stopped (killed mid-request) is dropped unclosed and warns at garbage collection
+    (``ResourceWarning: unclosed <socket>``). ``after_connect`` is the pool's own hook
+    for "a socket was just connected"; a WeakSet keeps nothing alive."""
+    from geventhttpclient.connectionpool import ConnectionPool
+
+    if getattr(ConnectionPool, "_bench_tracks_sockets", False):
+        return
+    original = ConnectionPool.after_connect
+
+    def after_connect(self: Any, sock: Any) -> None:
+        original(self, sock)
+        tracked = self.__dict__.setdefault("_bench_sockets", weakref.WeakSet())
+        tracked.add(sock)
+
+    ConnectionPool.after_connect = after_connect  # type: ignore[method-assign]
+    ConnectionPool._bench_tracks_sockets = True  # type: ignore[attr-defined]
+
+
+def open_sockets(user: Any) -> list[Any]:
+    """The sockets a FastHttpUser's pools connected that are still open."""
+    agent = getattr(getattr(user, "client", None), "client", None)
+    clients = getattr(getattr(agent, "clientpool", None), "clients", None) or {}
+    found = []
+    for client in list(clients.values()):
+        pool = getattr(client, "_connection_pool", None)
+        for sock in list(getattr(pool, "_bench_sockets", ())):
+            if sock.fileno() != -1:
+                found.append(sock)
+    return found
+
+
 def _close_client(user: Any) -> None:
-    """Close a user's HTTP connections (FastHttpSession keeps them in ``.client``)."""
+    """Close a user's HTTP connections (FastHttpSession keeps them in ``.client``),
+    including one it held when it was stopped mid-request."""
+    held = open_sockets(user)
     client = getattr(user, "client", None)
     for candidate in (getattr(client, "client", None), client):
         close = getattr(candidate, "close", None)
         if callable(close):
             close()
-            return
+            break
+    for sock in held:
+        with contextlib.suppress(OSError):
+            sock.close()
 
 
 def _closing_on_stop(cls: type[locust.User]) -> Callable[[Any], None]:

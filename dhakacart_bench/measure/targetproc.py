@@ -1,0 +1,126 @@
+"""Which processes on this machine are the target: so that the noisy-neighbour check
+(:class:`~dhakacart_bench.measure.health.HostMonitor`) does not count a target running
+beside the load generator as "foreign", and the report can show its CPU.
+
+For a ``--host`` on this machine (a loopback address, or one of this machine's own
+addresses) the process listening on the target's port is found with psutil, and its
+process tree is counted as the target's — automatically, and again every few seconds
+(a deploy may replace it). For what that cannot see (a container behind a proxy
+process, a target reached through a port forward), ``--target-pid`` names the roots.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+#: Re-find the listening process this often (samples): a deploy replaces it.
+REDISCOVER_EVERY = 5
+
+
+def _local_addresses() -> set[str]:
+    import psutil
+
+    out = set()
+    for addrs in psutil.net_if_addrs().values():
+        for addr in addrs:
+            if addr.family in (socket.AF_INET, socket.AF_INET6):
+                out.add(addr.address.split("%")[0])
+    return out
+
+
+def target_address(host: str) -> tuple[set[str], int] | None:
+    """``({addresses}, port)`` of ``host`` (a base URL) when it is on this machine, else
+    None (a remote target, or a name that does not resolve)."""
+    try:
+        parts = urlsplit(host)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    try:
+        infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return None
+    resolved = {str(info[4][0]).split("%")[0] for info in infos}
+    local = _local_addresses()
+    if all(ipaddress.ip_address(a).is_loopback or a in local for a in resolved):
+        return resolved, port
+    return None
+
+
+def listening_pids(host: str) -> tuple[int, ...]:
+    """The processes listening on ``host``'s port on this machine (empty: a remote
+    target, nobody listening, or listeners this user may not see)."""
+    import psutil
+
+    where = target_address(host)
+    if where is None:
+        return ()
+    addresses, port = where
+    try:
+        connections = psutil.net_connections(kind="tcp")
+    except (psutil.Error, OSError):
+        return ()
+    wildcard = {"0.0.0.0", "::", ""}
+    pids = {
+        c.pid
+        for c in connections
+        if c.status == psutil.CONN_LISTEN
+        and c.laddr
+        and c.laddr.port == port
+        and c.pid is not None
+        and (c.laddr.ip in addresses or c.laddr.ip in wildcard)
+    }
+    return tuple(sorted(pids))
+
+
+def process_tree(roots: Iterable[int]) -> dict[int, float]:
+    """CPU seconds (user + system) so far of each process in the trees under ``roots``."""
+    import psutil
+
+    out: dict[int, float] = {}
+    for pid in roots:
+        try:
+            root = psutil.Process(pid)
+            processes = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            continue
+        for proc in processes:
+            try:
+                times = proc.cpu_times()
+            except psutil.Error:
+                continue
+            out[proc.pid] = times.user + times.system
+    return out
+
+
+def watch_target(
+    host: str, *, store_pid: int | None, target_pids: Sequence[int]
+) -> tuple[dict[str, Any], str | None]:
+    """The :class:`~dhakacart_bench.measure.health.HostMonitor` arguments that count the
+    target as the target, and how it was found (None: not on this machine, or not found).
+
+    The bundled store is its own gunicorn tree; ``--target-pid`` names roots; otherwise a
+    ``--host`` on this machine is whoever listens on its port (found again every few
+    seconds)."""
+    if store_pid:
+        return {"target_pids": (store_pid, *target_pids)}, "bundled store"
+    named = tuple(target_pids)
+    where = target_address(host)
+    if where is None:
+        source = "--target-pid" if named else None
+        return {"target_pids": named}, source
+    port = where[1]
+    found = listening_pids(host)
+    words = [f"listening on port {port}"] if found else []
+    if named:
+        words.append("--target-pid")
+    return (
+        {"target_pids": named, "discover": lambda: listening_pids(host)},
+        " and ".join(words) or None,
+    )

@@ -1,0 +1,111 @@
+"""A busy machine (or a saturated generator) voids only what it can distort: timings.
+
+Refused / reset connections, 5xx and wrong bodies stay FAIL (exit 1) with the busy note;
+latency rules and timeout failures become INCONCLUSIVE. Samples are injected (the
+noisy-neighbour knob: :func:`assess_host` over given foreign-core samples), so these
+tests mean the same on a quiet and on a busy machine.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from dhakacart_bench.analysis.distortion import failure_stands, untimed_error_rate
+from dhakacart_bench.analysis.verdict import FAIL, INCONCLUSIVE, evaluate_verdict
+from dhakacart_bench.gate.rules import evaluate_gate
+from dhakacart_bench.measure.health import assess, assess_host
+from dhakacart_bench.runfolder.layout import ERRORS_JSON
+from dhakacart_bench.runfolder.reader import load_run
+from tests.synthetic import MakeRun, rewrite_meta
+
+ERRORS_SLO = {"metric": "error_rate", "endpoint": "*", "max": 0.01, "name": "errors under 1%"}
+LATENCY_SLO = {"metric": "p95_ms", "endpoint": "*", "max": 10_000.0, "name": "p95 10 s"}
+BUSY = [1.5] * 30  # other processes kept 1.5 cores busy every second
+QUIET = [0.0] * 30
+
+
+def _run(make_run: MakeRun, *, kind: str, foreign: list[float], saturated: bool = False) -> Path:
+    """A 30 s run with 5 % failed requests, all of ``kind``, on a machine whose other
+    processes used ``foreign`` cores each second."""
+    path = make_run(seconds=30, error_rate=0.05, slos=[ERRORS_SLO, LATENCY_SLO])
+    failures = load_run(path).summary.total.count and load_run(path).summary.total.failures
+    record = {"endpoint": "GET /api/products", "kind": kind, "status": None, "count": failures}
+    record["message"] = {"timeout": "timed out", "connection": "Connection refused"}.get(
+        kind, "HTTP 503"
+    )
+    if kind == "http_status":
+        record["status"] = 503
+    (path / ERRORS_JSON).write_text(json.dumps([record]))
+    meta = load_run(path).meta
+    generator = meta.generator
+    if saturated:
+        generator = assess([(99.0, 5.0)] * 30)
+    rewrite_meta(path, machine=assess_host(foreign), generator=generator)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["connection", "http_status"])
+def test_errors_a_busy_machine_cannot_cause_stay_fail(make_run: MakeRun, kind: str) -> None:
+    run = load_run(_run(make_run, kind=kind, foreign=BUSY))
+    assert run.meta.machine.busy
+    verdict = evaluate_verdict(run)
+    assert verdict.status == FAIL
+    assert verdict.standing == ("errors under 1%",)
+    assert any("busy with other work" in r for r in verdict.reasons)  # the note stays
+    gate = evaluate_gate(run, baseline=None)
+    assert (gate.decision, gate.exit_code) == ("FAIL", 1)
+
+
+def test_timeouts_on_a_busy_machine_are_inconclusive(make_run: MakeRun) -> None:
+    run = load_run(_run(make_run, kind="timeout", foreign=BUSY))
+    assert untimed_error_rate(run, "*") == 0.0
+    verdict = evaluate_verdict(run)
+    assert verdict.status == INCONCLUSIVE
+    assert verdict.standing == ()
+    assert any(r.startswith("(Not trusted) errors under 1%") for r in verdict.reasons)
+    assert evaluate_gate(run, baseline=None).exit_code == 3
+
+
+def test_timeouts_on_a_quiet_machine_fail(make_run: MakeRun) -> None:
+    run = load_run(_run(make_run, kind="timeout", foreign=QUIET))
+    assert not run.meta.machine.busy
+    assert evaluate_verdict(run).status == FAIL
+
+
+def test_a_saturated_generator_splits_the_same_way(make_run: MakeRun) -> None:
+    refused = load_run(_run(make_run, kind="connection", foreign=QUIET, saturated=True))
+    timeouts = load_run(_run(make_run, kind="timeout", foreign=QUIET, saturated=True))
+    assert refused.meta.generator.saturated and timeouts.meta.generator.saturated
+    assert evaluate_verdict(refused).status == FAIL
+    assert evaluate_verdict(timeouts).status == INCONCLUSIVE
+
+
+def test_latency_failures_on_a_busy_machine_are_inconclusive(make_run: MakeRun) -> None:
+    path = make_run(seconds=30, slos=[{"metric": "p95_ms", "endpoint": "*", "max": 0.001}])
+    rewrite_meta(path, machine=assess_host(BUSY))
+    run = load_run(path)
+    verdict = evaluate_verdict(run)
+    assert verdict.status == INCONCLUSIVE
+    assert not any(failure_stands(run, r) for r in verdict.slos)
+
+
+def test_broken_invariants_fail_on_a_busy_machine(make_run: MakeRun) -> None:
+    from dhakacart_bench.runfolder.meta import InvariantsMeta
+
+    path = make_run(
+        seconds=30, invariants=InvariantsMeta(checked=True, ok=False, problems=("oversold",))
+    )
+    rewrite_meta(path, machine=assess_host(BUSY))
+    assert evaluate_verdict(load_run(path)).status == FAIL
+
+
+def test_too_few_requests_still_voids_even_a_standing_failure(make_run: MakeRun) -> None:
+    path = _run(make_run, kind="connection", foreign=BUSY)
+    run = load_run(path)
+    scenario = replace(run.scenario, gate=replace(run.scenario.gate, min_requests=10**9))
+    rewrite_meta(path, scenario=scenario)
+    assert evaluate_verdict(load_run(path)).status == INCONCLUSIVE
