@@ -70,7 +70,16 @@ def nginx(*, workers: int = 1, cpu: str | None = None) -> Iterator[str]:
     port = free_port()
     conf = prefix / "nginx.conf"
     conf.write_text(NGINX_CONF.format(prefix=prefix, port=port, workers=workers))
-    cmd = [binary, "-p", str(prefix), "-c", str(conf)]
+    try:
+        with _serve([binary, "-p", str(prefix), "-c", str(conf)], port, cpu=cpu) as url:
+            yield url
+    finally:
+        shutil.rmtree(prefix, ignore_errors=True)
+
+
+@contextmanager
+def _serve(cmd: list[str], port: int, *, cpu: str | None) -> Iterator[str]:
+    """Start a server process (pinned to ``cpu``), wait until it answers, stop it after."""
     if cpu is not None:
         cmd = ["taskset", "-c", cpu, *cmd]
     proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
@@ -81,7 +90,6 @@ def nginx(*, workers: int = 1, cpu: str | None = None) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
-        shutil.rmtree(prefix, ignore_errors=True)
 
 
 GEVENT_SERVER = """
@@ -112,14 +120,5 @@ def static_json(*, cpu: str | None = None) -> Iterator[tuple[str, str]]:
     import sys
 
     port = free_port()
-    cmd = [sys.executable, "-c", GEVENT_SERVER, str(port)]
-    if cpu is not None:
-        cmd = ["taskset", "-c", cpu, *cmd]
-    proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(url + "/")
+    with _serve([sys.executable, "-c", GEVENT_SERVER, str(port)], port, cpu=cpu) as url:
         yield url, "gevent.pywsgi"
-    finally:
-        proc.terminate()
-        proc.wait(10)

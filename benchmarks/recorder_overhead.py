@@ -1,7 +1,8 @@
 """Recorder overhead: CPU per 1,000 requests of `bench run` vs plain `locust --headless`.
 
 Both drive the same FastHttpUser locustfile (benchmarks/locustfiles/overhead.py:
-50 users x 20 req/s) against the same private nginx, pinned to the same core,
+50 users x 20 req/s) against the same private nginx (or, without nginx, a
+gevent WSGI server with the same body), pinned to the same core,
 alternating, for several pairs. Start-up cost (imports, spawning) is removed by
 running each tool twice — short and long — and taking the difference:
 
@@ -27,7 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _targets import nginx  # noqa: E402
+from _targets import static_json  # noqa: E402
 
 LOCUSTFILE = HERE / "locustfiles" / "overhead.py"
 SCENARIO = HERE / "scenarios" / "overhead.toml"
@@ -84,7 +85,8 @@ def main() -> None:
     parser.add_argument("--long", type=int, default=40)
     args = parser.parse_args()
     rows = []
-    with nginx(cpu=TARGET_CPU) as host, tempfile.TemporaryDirectory() as tmp:
+    with static_json(cpu=TARGET_CPU) as (host, target), tempfile.TemporaryDirectory() as tmp:
+        print(f"target: {target} at {host}", flush=True)
         reports = Path(tmp)
         for pair in range(args.pairs):
             order = ["bench", "locust"] if pair % 2 == 0 else ["locust", "bench"]

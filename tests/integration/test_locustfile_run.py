@@ -55,7 +55,9 @@ def test_a_plain_locustfile_runs_with_locusts_flags(tmp_path: Path, tiny_target:
         "-f", str(EXAMPLES / "basic.py"), "-u", "10", "-r", "10", "-t", "10s", "-H", tiny_target,
         "--slo", "p95_ms<5000", cwd=tmp_path,
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # 0, or 3 when ~100 requests are too few for a verdict or the machine is busy
+    assert proc.returncode in (0, 3), proc.stdout + proc.stderr
+    assert "Verdict: " in proc.stdout and "Traceback" not in proc.stderr
     assert proc.stderr.splitlines()[0] == f"Target: {tiny_target} (from -H/--host)"
     meta = _meta(tmp_path)
     assert meta["target"] == "external" and meta["host"] == tiny_target

@@ -154,3 +154,18 @@ def test_host_monitor_reads_the_real_machine() -> None:
     time.sleep(0.05)
     foreign = monitor.sample()
     assert foreign >= 0.0 and monitor.target_samples[0] >= 0.0
+
+
+def test_host_monitor_looks_for_new_processes_only_every_few_seconds() -> None:
+    """Finding our children reads every process of the machine: once per rescan, not per
+    sample; the processes already known are still read every sample."""
+    from dhakacart_bench.measure.health import HostMonitor
+
+    now = [0.0]
+    monitor = HostMonitor(rescan_s=5.0, clock=lambda: now[0])
+    assert monitor.scans == 1  # at start
+    for second in range(1, 12):
+        now[0] = float(second)
+        monitor.sample()
+    assert monitor.scans == 3  # at 0, 5 and 10 s
+    assert len(monitor.samples) == 11

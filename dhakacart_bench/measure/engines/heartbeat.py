@@ -9,7 +9,8 @@ users to the others, but never tells it to stop (locust#1158), so the same users
 twice. bench raises the tolerance (``--heartbeat-liveness``), and when the master still
 marks a worker missing it sends that worker ``bench_missing``: the worker stops its
 users at once, through Locust's own "stop" handling (stop users, ``client_stopped``,
-then ``client_ready`` after the stop timeout), and the master hands it a fresh share.
+then ``client_ready`` after the stop timeout): its share goes to the other workers,
+and it rejoins the master's table as ready.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def tell_missing(runner: Any, client_id: str, *, users: int | None) -> None:
 
 def stop_when_given_up(runner: Any, *, before_stop: Callable[[], None] | None = None) -> None:
     """Worker side: on ``bench_missing``, stop this worker's users the way Locust's own
-    "stop" message does (the master then re-admits it with a fresh share)."""
+    "stop" message does (the master then re-admits it as ready)."""
 
     def on_missing(environment: Any, msg: Message, **kwargs: Any) -> None:
         held = (msg.data or {}).get("users_held")
