@@ -164,3 +164,14 @@ def plural(count: int, noun: str) -> str:
 def fmt_number(value: float) -> str:
     """A number as written in a scenario file: ``500``, ``0.25``."""
     return f"{value:g}"
+
+
+def fmt_rps(value: float | None) -> str:
+    """A request rate without its unit: ``1,180``, ``95.3``, ``4.25``; ``—`` when unknown."""
+    if value is None:
+        return "—"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"

@@ -9,7 +9,7 @@ where throughput stops growing, fits the Universal Scalability Law
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -93,7 +93,39 @@ def _group_seconds(ts: Any) -> tuple[str, dict[int, float]]:
     return "ramp", {int(s): float(b) for s, b in zip(active["second"], bins, strict=True)}
 
 
-def _level_checks(slos: Sequence[SLO]) -> list[SLO]:
+def check_level(
+    checks: Sequence[SLO],
+    stats: Mapping[str, HistStats],
+    *,
+    error_rate: float,
+    requests: int,
+    name_endpoints: bool = False,
+) -> tuple[bool | None, tuple[str, ...]]:
+    """(held, what broke in words) of one load level against the level ``checks``.
+
+    ``stats`` maps ``"*"`` and endpoints to their merged statistics. ``held`` is None
+    when no check could be evaluated (no requests, no such endpoint).
+    """
+    broken, evaluated = [], 0
+    for c in checks:
+        metric, endpoint = c.metric, c.endpoint
+        if metric == "error_rate":
+            value: float | None = error_rate if requests else None
+        else:
+            value = stats[endpoint].get(metric) if endpoint in stats else None
+        if value is None:
+            continue
+        evaluated += 1
+        hi, lo = c.max, c.min
+        if (hi is not None and value > hi) or (lo is not None and value < lo):
+            named = name_endpoints and endpoint != "*" and metric != "error_rate"
+            where = f"{endpoint} " if named else ""
+            broken.append(where + _broken_words(metric, value, hi, lo))
+    return (None if not evaluated else not broken), tuple(broken)
+
+
+def level_checks(slos: Sequence[SLO]) -> list[SLO]:
+    """The SLOs a load level is judged by: latency metrics and the total error rate."""
     return [
         s
         for s in slos
@@ -112,7 +144,7 @@ def load_levels(run: Run) -> tuple[str, list[Level]]:
     mode, key_of = _group_seconds(ts)
     if not key_of:
         return "none", []
-    checks = _level_checks(run.scenario.slos)
+    checks = level_checks(run.scenario.slos)
     wanted = {c.endpoint for c in checks} - {"*"}
     acc: dict[float, dict[str, Any]] = {}
     for second, hists in run.iter_windows():
@@ -135,20 +167,7 @@ def load_levels(run: Run) -> tuple[str, list[Level]]:
         stats = {name: hist_stats(h) for name, h in acc.get(float(key), {}).items()}
         total = stats.get("*", HistStats(count=0))
         error_rate = failures / requests if requests else 0.0
-        broken, evaluated = [], 0
-        for c in checks:
-            metric, endpoint = c.metric, c.endpoint
-            if metric == "error_rate":
-                value: float | None = error_rate if requests else None
-            else:
-                value = stats[endpoint].get(metric) if endpoint in stats else None
-            if value is None:
-                continue
-            evaluated += 1
-            hi, lo = c.max, c.min
-            if (hi is not None and value > hi) or (lo is not None and value < lo):
-                broken.append(_broken_words(metric, value, hi, lo))
-        held = None if not evaluated else not broken
+        held, broken = check_level(checks, stats, error_rate=error_rate, requests=requests)
         levels.append(
             Level(
                 float(rows["users"].mean()),
@@ -159,7 +178,7 @@ def load_levels(run: Run) -> tuple[str, list[Level]]:
                 error_rate,
                 total,
                 held,
-                tuple(broken),
+                broken,
             )
         )
     levels.sort(key=lambda lv: lv.users)
