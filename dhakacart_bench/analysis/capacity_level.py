@@ -12,6 +12,7 @@ generator was not saturated (then the latencies are the generator's own).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -85,7 +86,9 @@ def judge_level(
     store_view: Mapping[str, Mapping[str, float]] | None = None,
 ) -> CapacityLevel:
     """The level's figures and whether it held (see the module docstring)."""
-    first, last = round(warmup_s), round(warmup_s + hold_s)
+    # whole seconds only: the first after the warm-up, the last before the level ended
+    first = math.ceil(warmup_s - 1e-9)
+    last = max(first + 1, math.floor(warmup_s + hold_s + 1e-9))
     ts = run.timeseries()
     kept = ts[(ts["second"] >= first) & (ts["second"] < last)]
     seconds = float(max(1, last - first))

@@ -34,10 +34,22 @@ class Plan:
     needed_rps: float
     instance_rps: float
     instance_rps_lower_bound: bool
-    instances: int
+    #: None when the run never reached a limit: it cannot say how many instances
+    instances: int | None
     worker_rps: float | None
     workers: int
     assumptions: tuple[str, ...]
+    #: what an unstressed run does show: one instance held at least this many shoppers
+    at_least_shoppers: int | None = None
+
+    def instances_line(self) -> str:
+        if self.instances is None:
+            return (
+                "not measured: this run never reached a limit (one instance held at least "
+                f"{self.at_least_shoppers or 0:,} shoppers, {self.instance_rps:,.0f} req/s); "
+                "`bench capacity` measures the limit"
+            )
+        return f"{self.instances:,} at {self.instance_rps:,.0f} req/s each"
 
     def lines(self) -> list[str]:
         """The plan as printable lines, assumptions last."""
@@ -45,13 +57,7 @@ class Plan:
             f"Plan for {self.users:,} concurrent shoppers",
             f"  request rate needed : {self.needed_rps:,.0f} req/s "
             f"({self.per_user_rps:.3f} req/s per shopper)",
-            f"  store instances     : {self.instances:,}"
-            + (
-                " (at most: the per-instance limit was not reached)"
-                if self.instance_rps_lower_bound
-                else ""
-            )
-            + f" at {self.instance_rps:,.0f} req/s each",
+            f"  store instances     : {self.instances_line()}",
             f"  load generators     : {self.workers:,} worker process(es)"
             + (f" at {self.worker_rps:,.0f} req/s each" if self.worker_rps else ""),
             "Assumptions:",
@@ -114,7 +120,9 @@ def make_plan(
         candidates.append(cap.throughput_knee.rps)
     lower_bound = not candidates
     instance_rps = min(candidates) if candidates else cap.peak_rps
-    instances = math.ceil(needed / (instance_rps * utilisation)) if instance_rps > 0 else 0
+    instances = None
+    if not lower_bound and instance_rps > 0:
+        instances = math.ceil(needed / (instance_rps * utilisation))
     worker_rps, worker_basis = _worker_rps(run, ts)
     by_cpu = math.ceil(needed / worker_rps) if worker_rps else 0
     workers = max(1, by_cpu, math.ceil(users / SOCKET_USERS_PER_WORKER))
@@ -129,8 +137,8 @@ def make_plan(
         "balancer with no shared bottleneck — a shared database usually is one: test it.",
         f"Per-instance capacity {instance_rps:,.0f} req/s is "
         + (
-            "a LOWER BOUND: this run never found the limit, so the instance count is an "
-            "upper bound."
+            "a LOWER BOUND: this run never found the limit, so it gives no instance count "
+            "(capacity is measured, never extrapolated: `bench capacity` finds it)."
             if lower_bound
             else "the throughput at the knee (the highest level where the SLOs held and "
             "throughput still grew)."
@@ -162,4 +170,5 @@ def make_plan(
         worker_rps,
         workers,
         tuple(assumptions),
+        at_least_shoppers=int(run.meta.users.peak) if lower_bound else None,
     )
