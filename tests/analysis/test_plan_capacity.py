@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from dhakacart_bench.analysis.plan import make_plan
-from dhakacart_bench.cli import main
 from dhakacart_bench.analysis.plan_capacity import plan_from_capacity
+from dhakacart_bench.cli import main
 from dhakacart_bench.errors import RunFolderError, UsageError
 from dhakacart_bench.runfolder.capacity import (
     CapacityLevel,
@@ -102,5 +102,5 @@ def test_capacity_json_round_trips_and_bad_files_are_named(tmp_path: Path) -> No
     path.write_text(json.dumps(data))
     with pytest.raises(RunFolderError, match="sustainable_rps"):
         load_capacity(tmp_path)
-    with pytest.raises(RunFolderError, match="no capacity.json"):
+    with pytest.raises(RunFolderError, match=r"no capacity\.json"):
         load_capacity(tmp_path / "nope")

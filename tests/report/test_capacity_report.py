@@ -75,7 +75,8 @@ def test_the_capacity_page_answers_first_and_marks_good_and_bad_levels(tmp_path:
     )
     assert meta.sustainable_rps == 56.0 and meta.breaking_rps == 68.0
     assert meta.headline.startswith(
-        "One store instance (4 gunicorn gthread workers \u00d7 16 threads, SQLite) sustains 56.0 req/s"
+        "One store instance (4 gunicorn gthread workers \u00d7 16 threads, SQLite) "
+        "sustains 56.0 req/s"
     )
     ctx = capacity_context(tmp_path, meta)
     assert [v["title"] for v in ctx["store_views"]] == ["sustainable", "first bad"]
