@@ -18,11 +18,10 @@ from dhakacart_bench.humanize import fmt_ms, fmt_pct
 from dhakacart_bench.scenario.metrics import LATENCY_METRICS, METRIC_LABEL
 from dhakacart_bench.scenario.model import SLO
 from dhakacart_bench.stats.hdr import HistStats, hist_stats
-from dhakacart_bench.stats.usl import find_knee, fit_usl
+from dhakacart_bench.stats.usl import UslFit, find_knee, fit_usl
 
 if TYPE_CHECKING:
     from dhakacart_bench.runfolder.reader import Run
-    from dhakacart_bench.stats.usl import UslFit
 
 
 MIN_STEP_S = 3
@@ -69,6 +68,8 @@ class Capacity:
     headline: str
     supported: bool
     usl: UslFit
+    #: the run's one throughput figure: its steady hold (the level held longest)
+    steady: Level | None = None
 
 
 def _group_seconds(ts: Any) -> tuple[str, dict[int, float]]:
@@ -215,6 +216,16 @@ def _latency_rose_after(levels: Sequence[Level], knee_i: int) -> bool:
     return max(after) >= max(KNEE_LATENCY_RISE * base, base + KNEE_MIN_RISE_MS)
 
 
+def steady_level(levels: Sequence[Level]) -> Level | None:
+    """The level the run held longest (its steady hold; the higher one on a tie): the
+    one throughput figure the plan and the headline use. Ramp bins and a surge's few
+    seconds are not steady state."""
+    candidates = [lv for lv in levels if lv.requests]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda lv: (lv.seconds, lv.users))
+
+
 def evaluate_capacity(run: Run) -> Capacity:
     """Levels, the SLO knee, the throughput knee and the USL fit, with a headline."""
     mode, levels = load_levels(run)
@@ -283,8 +294,19 @@ def evaluate_capacity(run: Run) -> Capacity:
             f"{top.rps:,.0f} req/s) with {_held_words(run, top)}; the limit is "
             "higher than this run reached."
         )
+    steady = steady_level(levels)
+    if steady is not None and steady is not top and not broke and knee is None:
+        headline = headline.rstrip(".") + (
+            f"; steady hold: {_users(steady.users)} users at {steady.rps:,.0f} req/s."
+        )
+    if knee is None and broke is None and usl.ok:
+        usl = UslFit(
+            ok=False,
+            reason="the levels never reached contention (throughput still grew with users "
+            "and no SLO broke), so a fit would only extrapolate",
+        )
     if knee is not None and broke is not None and knee.users < broke.users:
         headline += (
             f" Throughput stopped growing at ~{_users(knee.users)} users ({knee.rps:,.0f} req/s)."
         )
-    return Capacity(mode, tuple(levels), held, broke, knee, peak, headline, True, usl)
+    return Capacity(mode, tuple(levels), held, broke, knee, peak, headline, True, usl, steady)

@@ -95,19 +95,18 @@ def make_plan(
     """
     cap = capacity or evaluate_capacity(run)
     ts = run.timeseries()
-    steady = [lv for lv in cap.levels if lv.requests and lv.held is not False]
-    if cap.throughput_knee is not None:
-        steady = [lv for lv in steady if lv.users <= cap.throughput_knee.users] or steady
-    if steady:
-        per_user = sum(lv.rps / lv.users for lv in steady) / len(steady)
-        resp = sum((lv.stats.mean_ms or 0.0) for lv in steady) / len(steady) / 1000
-        basis = f"{len(steady)} level(s) where the SLOs held"
+    hold = cap.steady
+    if hold is not None and hold.users > 0:
+        # the run's one throughput figure: its steady hold, never ramp or surge bins
+        per_user = hold.rps / hold.users
+        resp = (hold.stats.mean_ms or 0.0) / 1000
+        basis = f"the steady hold ({hold.users:,.0f} users for {hold.seconds} s)"
     else:
         total = run.summary.total
         peak = float(run.meta.users.peak or 1)
         per_user = total.rps / max(peak, 1.0)
         resp = (total.mean_ms or 0.0) / 1000
-        basis = "the whole run (no steady level held its SLOs)"
+        basis = "the whole run (no steady level)"
     if per_user <= 0:
         raise UsageError(f"{run.path}: no requests completed in this run; nothing to plan from")
     cycle = 1 / per_user
@@ -119,7 +118,8 @@ def make_plan(
     if cap.throughput_knee is not None:
         candidates.append(cap.throughput_knee.rps)
     lower_bound = not candidates
-    instance_rps = min(candidates) if candidates else cap.peak_rps
+    fallback = cap.steady.rps if cap.steady is not None else cap.peak_rps
+    instance_rps = min(candidates) if candidates else fallback
     instances = None
     if not lower_bound and instance_rps > 0:
         instances = math.ceil(needed / (instance_rps * utilisation))
