@@ -19,7 +19,7 @@ from dhakacart_bench.analysis.capacity_search import (
     next_level,
     pool_size,
 )
-from dhakacart_bench.runfolder.capacity import CapacityLevel, LevelEndpoint
+from dhakacart_bench.runfolder.capacity import CapacityLevel, CapacityMeta, LevelEndpoint
 
 PLAN = SearchPlan(start_rate=10, step_factor=2, resolution=0.05, level_min_s=8)
 
@@ -61,6 +61,19 @@ def level(
     )
 
 
+def _summary(levels: list[CapacityLevel], status: str, **kw: object) -> CapacityMeta:
+    options: dict[str, object] = dict(
+        plan=PLAN,
+        scenario_name="t",
+        started_at="now",
+        host="h",
+        target="external",
+        shares_machine=False,
+    )
+    options.update(kw)
+    return summarise(levels, status=status, **options)  # type: ignore[arg-type]
+
+
 def search(
     holds: Callable[[NextLevel, list[CapacityLevel]], bool | str],
     plan: SearchPlan = PLAN,
@@ -94,17 +107,7 @@ def test_finds_a_known_limit_within_the_resolution_never_above_it(capacity_rate:
     # geometric step-up first: 10, 20, 40, ...
     steps = [lv.rate for lv in levels if lv.purpose == "step"]
     assert steps == [10 * 2**i for i in range(len(steps))]
-    meta = summarise(
-        levels,
-        plan=PLAN,
-        scenario_name="t",
-        started_at="now",
-        host="http://127.0.0.1:1",
-        target="external",
-        shares_machine=True,
-        status=end.status,
-        think_s=0.0,
-    )
+    meta = _summary(levels, end.status, shares_machine=True, think_s=0.0)
     assert meta.sustainable_rps == pytest.approx(lo * 2.0)
     assert meta.sustainable_rps_interval == (pytest.approx(lo * 2), pytest.approx(hi * 2))
     assert meta.breaking_rps == pytest.approx(hi * 2.0)
@@ -133,17 +136,7 @@ def test_the_generator_saturating_stops_the_search_and_says_add_workers() -> Non
     levels, end = search(lambda step, _: "saturated" if step.rate >= 40 else True)
     assert end.status == "generator"
     assert "add --workers" in end.reason
-    meta = summarise(
-        levels,
-        plan=PLAN,
-        scenario_name="t",
-        started_at="now",
-        host="h",
-        target="external",
-        shares_machine=False,
-        status=end.status,
-        stop_reason=end.reason,
-    )
+    meta = _summary(levels, end.status, shares_machine=False, stop_reason=end.reason)
     assert capacity_exit_code(meta) == 3
     assert "add --workers" in meta.headline
 
@@ -152,16 +145,7 @@ def test_when_even_the_first_level_breaks_it_steps_down_then_gives_up() -> None:
     levels, end = search(lambda step, _: False)
     assert [lv.rate for lv in levels] == [10, 5, 2.5]
     assert end.status == "not_held"
-    meta = summarise(
-        levels,
-        plan=PLAN,
-        scenario_name="t",
-        started_at="now",
-        host="h",
-        target="external",
-        shares_machine=False,
-        status=end.status,
-    )
+    meta = _summary(levels, end.status, shares_machine=False)
     assert meta.sustainable_rps is None
     assert capacity_exit_code(meta) == 1
     assert "did not hold even the lowest level tried (2.50 arrivals/s)" in meta.headline
@@ -203,17 +187,7 @@ def test_slow_levels_are_held_longer_for_their_requests_up_to_four_times() -> No
 def test_the_budget_ending_with_a_bracket_still_reports_it() -> None:
     levels, _ = search(lambda step, _: step.rate <= 50, limit=60)
     partial = levels[:5]  # 10, 20, 40, 80 (bad), bisect
-    meta = summarise(
-        partial,
-        plan=PLAN,
-        scenario_name="t",
-        started_at="now",
-        host="h",
-        target="external",
-        shares_machine=False,
-        status="budget",
-        budget_s=60,
-    )
+    meta = _summary(partial, "budget", budget_s=60)
     assert meta.sustainable_rps_interval is not None
     assert "budget (1 min) ended" in meta.headline
     assert capacity_exit_code(meta) == 0
