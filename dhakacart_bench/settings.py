@@ -211,7 +211,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "start_rate",
         "--start-rate",
-        10.0,
+        20.0,
         "float",
         "arrivals/s of the first level (each level after it multiplies by"
         " --step-factor until an SLO breaks).",
@@ -250,7 +250,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "level_min_requests",
         "--level-min-requests",
-        300,
+        200,
         "int",
         "requests each level completes after its warm-up, at least (a"
         " slow level is held longer, up to 4x --level-min).",

@@ -39,12 +39,12 @@ MAX_HOLD_FACTOR = 4.0
 class SearchPlan:
     """The search's settings (the settings table's ``bench capacity`` rows)."""
 
-    start_rate: float = 10.0
+    start_rate: float = 20.0
     step_factor: float = 2.0
     resolution: float = 0.05
     level_min_s: float = 8.0
-    level_min_requests: int = 300
-    level_warmup_s: float = 3.0
+    level_min_requests: int = 200
+    level_warmup_s: float = 4.0
     max_pool: int = 5000
     max_levels: int = 40
     confirm: bool = True

@@ -168,8 +168,11 @@ def _target(config: CapacityConfig) -> Iterator[tuple[str, Any, dict[str, Any] |
         probe_target(host)
         yield host, None, None
         return
-    with bundled_store(scenario, config.run) as store:
-        settings = store_settings(scenario, config.run)
+    # the store as the scenario's [store] describes it, sized for its default size
+    # (not for the reference size a closed scenario is written at)
+    sized = scenario.scaled(scenario.load.default_users)
+    with bundled_store(sized, config.run) as store:
+        settings = store_settings(sized, config.run)
         database = (
             "PostgreSQL" if (config.run.database_url or "").startswith("postgres") else ("SQLite")
         )
