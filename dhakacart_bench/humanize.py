@@ -174,3 +174,14 @@ def fmt_memory(peak_mib: float | None, kib_per_user: float | None = None) -> str
     size = f"{peak_mib / 1024:.2f} GiB" if peak_mib >= 1024 else f"{peak_mib:.0f} MiB"
     per_user = f" ({kib_per_user:.1f} KiB/user)" if kib_per_user is not None else ""
     return f", peak memory {size}{per_user}"
+
+
+def fmt_rps(value: float | None) -> str:
+    """A request rate without its unit: ``1,180``, ``95.3``, ``4.25``; ``—`` when unknown."""
+    if value is None:
+        return "—"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"

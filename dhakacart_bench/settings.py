@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-Kind = str  # "path" | "int" | "float" | "duration" | "str" | "choice" | "flag"
+Kind = str  # "path" | "int" | "float" | "percent" | "duration" | "str" | "choice" | "flag"
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class Setting:
             return "off" if not self.default else "on"
         if self.kind == "duration":
             return f"{self.default:g}s"
+        if self.kind == "percent":
+            return f"{self.default:.0%}"
         return str(self.default)
 
 
@@ -57,7 +59,7 @@ SETTINGS: tuple[Setting, ...] = (
         "path",
         "Where run folders are written, and where `latest` looks for them.",
         "BENCH_REPORTS_DIR",
-        ("run", "master", "gate", "baseline save"),
+        ("run", "master", "gate", "baseline save", "capacity"),
     ),
     Setting(
         "database_url",
@@ -67,7 +69,7 @@ SETTINGS: tuple[Setting, ...] = (
         "The store's database (postgresql://... or sqlite:///...). Default: `bench run`"
         " seeds a fresh embedded SQLite file; `bench store` uses ./instance/dhakacart.sqlite3.",
         "DATABASE_URL",
-        ("run", "master", "store serve", "store seed", "store verify"),
+        ("run", "master", "store serve", "store seed", "store verify", "capacity"),
     ),
     Setting(
         "store_workers",
@@ -76,7 +78,7 @@ SETTINGS: tuple[Setting, ...] = (
         "int",
         "Gunicorn workers of the bundled store (default: the scenario's [store] workers).",
         "BENCH_STORE_WORKERS",
-        ("run", "master"),
+        ("run", "master", "capacity"),
         minimum=1,
     ),
     Setting(
@@ -86,7 +88,7 @@ SETTINGS: tuple[Setting, ...] = (
         "int",
         "Local Locust worker processes to spread the load over (0: one process).",
         "BENCH_WORKERS",
-        ("run",),
+        ("run", "capacity"),
         minimum=0,
     ),
     Setting(
@@ -96,7 +98,7 @@ SETTINGS: tuple[Setting, ...] = (
         "duration",
         "How long users may take to finish their current task when the run stops.",
         "BENCH_STOP_TIMEOUT",
-        ("run", "master"),
+        ("run", "master", "capacity"),
     ),
     Setting(
         "progress_every_s",
@@ -105,7 +107,7 @@ SETTINGS: tuple[Setting, ...] = (
         "duration",
         "Seconds between progress lines when stderr is not a terminal (CI logs).",
         "BENCH_PROGRESS_EVERY",
-        ("run", "master"),
+        ("run", "master", "capacity"),
         minimum=0.5,
     ),
     Setting(
@@ -137,7 +139,7 @@ SETTINGS: tuple[Setting, ...] = (
         "duration",
         "How long the master waits for its workers to connect.",
         "BENCH_WORKER_TIMEOUT",
-        ("run", "master"),
+        ("run", "master", "capacity"),
     ),
     Setting(
         "heartbeat_liveness",
@@ -279,6 +281,85 @@ SETTINGS: tuple[Setting, ...] = (
         "BENCH_AB_RESAMPLES",
         ("run", "gate"),
         minimum=50,
+    ),
+    Setting(
+        "budget_s",
+        "--budget",
+        300.0,
+        "duration",
+        "the most time the search may take; when it ends, the bracket so far.",
+        "BENCH_CAPACITY_BUDGET",
+        ("capacity",),
+    ),
+    Setting(
+        "resolution",
+        "--resolution",
+        0.05,
+        "percent",
+        "bisect until the first bad level is within this of the last good one.",
+        "BENCH_CAPACITY_RESOLUTION",
+        ("capacity",),
+        minimum=0.01,
+    ),
+    Setting(
+        "start_rate",
+        "--start-rate",
+        20.0,
+        "float",
+        "arrivals/s of the first level (each level after it multiplies by"
+        " --step-factor until an SLO breaks).",
+        "BENCH_CAPACITY_START_RATE",
+        ("capacity",),
+        minimum=0.1,
+    ),
+    Setting(
+        "step_factor",
+        "--step-factor",
+        2.0,
+        "float",
+        "the geometric step of the search's step-up.",
+        "BENCH_CAPACITY_STEP_FACTOR",
+        ("capacity",),
+        minimum=1.1,
+    ),
+    Setting(
+        "level_warmup_s",
+        "--level-warmup",
+        4.0,
+        "duration",
+        "seconds at the start of each level that are discarded (pool filling).",
+        "BENCH_CAPACITY_LEVEL_WARMUP",
+        ("capacity",),
+    ),
+    Setting(
+        "level_min_s",
+        "--level-min",
+        8.0,
+        "duration",
+        "seconds each level is held after its warm-up, at least.",
+        "BENCH_CAPACITY_LEVEL_MIN",
+        ("capacity",),
+    ),
+    Setting(
+        "level_min_requests",
+        "--level-min-requests",
+        200,
+        "int",
+        "requests each level completes after its warm-up, at least (a"
+        " slow level is held longer, up to 4x --level-min).",
+        "BENCH_CAPACITY_LEVEL_MIN_REQUESTS",
+        ("capacity",),
+        minimum=10,
+    ),
+    Setting(
+        "max_pool",
+        "--max-pool",
+        5000,
+        "int",
+        "the most open-model users a level may have (sized by Little's law).",
+        "BENCH_CAPACITY_MAX_POOL",
+        ("capacity",),
+        minimum=1,
     ),
 )
 

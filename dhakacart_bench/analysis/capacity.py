@@ -9,7 +9,7 @@ where throughput stops growing, fits the Universal Scalability Law
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,11 +18,10 @@ from dhakacart_bench.humanize import fmt_ms, fmt_pct
 from dhakacart_bench.scenario.metrics import LATENCY_METRICS, METRIC_LABEL
 from dhakacart_bench.scenario.model import SLO
 from dhakacart_bench.stats.hdr import HistStats, hist_stats
-from dhakacart_bench.stats.usl import find_knee, fit_usl
+from dhakacart_bench.stats.usl import UslFit, find_knee, fit_usl
 
 if TYPE_CHECKING:
     from dhakacart_bench.runfolder.reader import Run
-    from dhakacart_bench.stats.usl import UslFit
 
 
 MIN_STEP_S = 3
@@ -69,6 +68,8 @@ class Capacity:
     headline: str
     supported: bool
     usl: UslFit
+    #: the run's one throughput figure: its steady hold (the level held longest)
+    steady: Level | None = None
 
 
 def _group_seconds(ts: Any) -> tuple[str, dict[int, float]]:
@@ -93,7 +94,39 @@ def _group_seconds(ts: Any) -> tuple[str, dict[int, float]]:
     return "ramp", {int(s): float(b) for s, b in zip(active["second"], bins, strict=True)}
 
 
-def _level_checks(slos: Sequence[SLO]) -> list[SLO]:
+def check_level(
+    checks: Sequence[SLO],
+    stats: Mapping[str, HistStats],
+    *,
+    error_rate: float,
+    requests: int,
+    name_endpoints: bool = False,
+) -> tuple[bool | None, tuple[str, ...]]:
+    """(held, what broke in words) of one load level against the level ``checks``.
+
+    ``stats`` maps ``"*"`` and endpoints to their merged statistics. ``held`` is None
+    when no check could be evaluated (no requests, no such endpoint).
+    """
+    broken, evaluated = [], 0
+    for c in checks:
+        metric, endpoint = c.metric, c.endpoint
+        if metric == "error_rate":
+            value: float | None = error_rate if requests else None
+        else:
+            value = stats[endpoint].get(metric) if endpoint in stats else None
+        if value is None:
+            continue
+        evaluated += 1
+        hi, lo = c.max, c.min
+        if (hi is not None and value > hi) or (lo is not None and value < lo):
+            named = name_endpoints and endpoint != "*" and metric != "error_rate"
+            where = f"{endpoint} " if named else ""
+            broken.append(where + _broken_words(metric, value, hi, lo))
+    return (None if not evaluated else not broken), tuple(broken)
+
+
+def level_checks(slos: Sequence[SLO]) -> list[SLO]:
+    """The SLOs a load level is judged by: latency metrics and the total error rate."""
     return [
         s
         for s in slos
@@ -112,7 +145,7 @@ def load_levels(run: Run) -> tuple[str, list[Level]]:
     mode, key_of = _group_seconds(ts)
     if not key_of:
         return "none", []
-    checks = _level_checks(run.scenario.slos)
+    checks = level_checks(run.scenario.slos)
     wanted = {c.endpoint for c in checks} - {"*"}
     acc: dict[float, dict[str, Any]] = {}
     for second, hists in run.iter_windows():
@@ -135,20 +168,7 @@ def load_levels(run: Run) -> tuple[str, list[Level]]:
         stats = {name: hist_stats(h) for name, h in acc.get(float(key), {}).items()}
         total = stats.get("*", HistStats(count=0))
         error_rate = failures / requests if requests else 0.0
-        broken, evaluated = [], 0
-        for c in checks:
-            metric, endpoint = c.metric, c.endpoint
-            if metric == "error_rate":
-                value: float | None = error_rate if requests else None
-            else:
-                value = stats[endpoint].get(metric) if endpoint in stats else None
-            if value is None:
-                continue
-            evaluated += 1
-            hi, lo = c.max, c.min
-            if (hi is not None and value > hi) or (lo is not None and value < lo):
-                broken.append(_broken_words(metric, value, hi, lo))
-        held = None if not evaluated else not broken
+        held, broken = check_level(checks, stats, error_rate=error_rate, requests=requests)
         levels.append(
             Level(
                 float(rows["users"].mean()),
@@ -159,7 +179,7 @@ def load_levels(run: Run) -> tuple[str, list[Level]]:
                 error_rate,
                 total,
                 held,
-                tuple(broken),
+                broken,
             )
         )
     levels.sort(key=lambda lv: lv.users)
@@ -194,6 +214,16 @@ def _latency_rose_after(levels: Sequence[Level], knee_i: int) -> bool:
         return False
     base = min(before)
     return max(after) >= max(KNEE_LATENCY_RISE * base, base + KNEE_MIN_RISE_MS)
+
+
+def steady_level(levels: Sequence[Level]) -> Level | None:
+    """The level the run held longest (its steady hold; the higher one on a tie): the
+    one throughput figure the plan and the headline use. Ramp bins and a surge's few
+    seconds are not steady state."""
+    candidates = [lv for lv in levels if lv.requests]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda lv: (lv.seconds, lv.users))
 
 
 def evaluate_capacity(run: Run) -> Capacity:
@@ -264,8 +294,19 @@ def evaluate_capacity(run: Run) -> Capacity:
             f"{top.rps:,.0f} req/s) with {_held_words(run, top)}; the limit is "
             "higher than this run reached."
         )
+    steady = steady_level(levels)
+    if steady is not None and steady is not top and not broke and knee is None:
+        headline = headline.rstrip(".") + (
+            f"; steady hold: {_users(steady.users)} users at {steady.rps:,.0f} req/s."
+        )
+    if knee is None and broke is None and usl.ok:
+        usl = UslFit(
+            ok=False,
+            reason="the levels never reached contention (throughput still grew with users "
+            "and no SLO broke), so a fit would only extrapolate",
+        )
     if knee is not None and broke is not None and knee.users < broke.users:
         headline += (
             f" Throughput stopped growing at ~{_users(knee.users)} users ({knee.rps:,.0f} req/s)."
         )
-    return Capacity(mode, tuple(levels), held, broke, knee, peak, headline, True, usl)
+    return Capacity(mode, tuple(levels), held, broke, knee, peak, headline, True, usl, steady)

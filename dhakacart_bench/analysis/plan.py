@@ -34,10 +34,22 @@ class Plan:
     needed_rps: float
     instance_rps: float
     instance_rps_lower_bound: bool
-    instances: int
+    #: None when the run never reached a limit: it cannot say how many instances
+    instances: int | None
     worker_rps: float | None
     workers: int
     assumptions: tuple[str, ...]
+    #: what an unstressed run does show: one instance held at least this many shoppers
+    at_least_shoppers: int | None = None
+
+    def instances_line(self) -> str:
+        if self.instances is None:
+            return (
+                "not measured: this run never reached a limit (one instance held at least "
+                f"{self.at_least_shoppers or 0:,} shoppers, {self.instance_rps:,.0f} req/s); "
+                "`bench capacity` measures the limit"
+            )
+        return f"{self.instances:,} at {self.instance_rps:,.0f} req/s each"
 
     def lines(self) -> list[str]:
         """The plan as printable lines, assumptions last."""
@@ -45,13 +57,7 @@ class Plan:
             f"Plan for {self.users:,} concurrent shoppers",
             f"  request rate needed : {self.needed_rps:,.0f} req/s "
             f"({self.per_user_rps:.3f} req/s per shopper)",
-            f"  store instances     : {self.instances:,}"
-            + (
-                " (at most: the per-instance limit was not reached)"
-                if self.instance_rps_lower_bound
-                else ""
-            )
-            + f" at {self.instance_rps:,.0f} req/s each",
+            f"  store instances     : {self.instances_line()}",
             f"  load generators     : {self.workers:,} worker process(es)"
             + (f" at {self.worker_rps:,.0f} req/s each" if self.worker_rps else ""),
             "Assumptions:",
@@ -89,19 +95,18 @@ def make_plan(
     """
     cap = capacity or evaluate_capacity(run)
     ts = run.timeseries()
-    steady = [lv for lv in cap.levels if lv.requests and lv.held is not False]
-    if cap.throughput_knee is not None:
-        steady = [lv for lv in steady if lv.users <= cap.throughput_knee.users] or steady
-    if steady:
-        per_user = sum(lv.rps / lv.users for lv in steady) / len(steady)
-        resp = sum((lv.stats.mean_ms or 0.0) for lv in steady) / len(steady) / 1000
-        basis = f"{len(steady)} level(s) where the SLOs held"
+    hold = cap.steady
+    if hold is not None and hold.users > 0:
+        # the run's one throughput figure: its steady hold, never ramp or surge bins
+        per_user = hold.rps / hold.users
+        resp = (hold.stats.mean_ms or 0.0) / 1000
+        basis = f"the steady hold ({hold.users:,.0f} users for {hold.seconds} s)"
     else:
         total = run.summary.total
         peak = float(run.meta.users.peak or 1)
         per_user = total.rps / max(peak, 1.0)
         resp = (total.mean_ms or 0.0) / 1000
-        basis = "the whole run (no steady level held its SLOs)"
+        basis = "the whole run (no steady level)"
     if per_user <= 0:
         raise UsageError(f"{run.path}: no requests completed in this run; nothing to plan from")
     cycle = 1 / per_user
@@ -113,8 +118,11 @@ def make_plan(
     if cap.throughput_knee is not None:
         candidates.append(cap.throughput_knee.rps)
     lower_bound = not candidates
-    instance_rps = min(candidates) if candidates else cap.peak_rps
-    instances = math.ceil(needed / (instance_rps * utilisation)) if instance_rps > 0 else 0
+    fallback = cap.steady.rps if cap.steady is not None else cap.peak_rps
+    instance_rps = min(candidates) if candidates else fallback
+    instances = None
+    if not lower_bound and instance_rps > 0:
+        instances = math.ceil(needed / (instance_rps * utilisation))
     worker_rps, worker_basis = _worker_rps(run, ts)
     by_cpu = math.ceil(needed / worker_rps) if worker_rps else 0
     workers = max(1, by_cpu, math.ceil(users / SOCKET_USERS_PER_WORKER))
@@ -129,8 +137,8 @@ def make_plan(
         "balancer with no shared bottleneck — a shared database usually is one: test it.",
         f"Per-instance capacity {instance_rps:,.0f} req/s is "
         + (
-            "a LOWER BOUND: this run never found the limit, so the instance count is an "
-            "upper bound."
+            "a LOWER BOUND: this run never found the limit, so it gives no instance count "
+            "(capacity is measured, never extrapolated: `bench capacity` finds it)."
             if lower_bound
             else "the throughput at the knee (the highest level where the SLOs held and "
             "throughput still grew)."
@@ -162,4 +170,5 @@ def make_plan(
         worker_rps,
         workers,
         tuple(assumptions),
+        at_least_shoppers=int(run.meta.users.peak) if lower_bound else None,
     )

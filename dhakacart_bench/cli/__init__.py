@@ -14,6 +14,7 @@ import click
 
 from dhakacart_bench import __version__
 from dhakacart_bench.cli.baseline import baseline_group
+from dhakacart_bench.cli.capacity import capacity
 from dhakacart_bench.cli.compare import compare
 from dhakacart_bench.cli.gate import gate_command
 from dhakacart_bench.cli.group import BenchGroup
@@ -35,6 +36,7 @@ COMMANDS: tuple[click.Command, ...] = (
     init_command,
     report,
     compare,
+    capacity,
     plan,
     gate_command,
     baseline_group,

@@ -38,6 +38,26 @@ class DurationType(click.ParamType):
         return seconds
 
 
+class PercentType(click.ParamType):
+    """A fraction flag: ``5%`` or ``0.05``; more than zero, below one."""
+
+    name = "percent"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        text = str(value).strip()
+        try:
+            fraction = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            self.fail(f"expected a percentage such as 5% (or 0.05), got {value!r}", param, ctx)
+        if not 0 < fraction < 1:
+            self.fail(f"expected a percentage between 0% and 100%, got {value!r}", param, ctx)
+        return fraction
+
+
 def _click_type(s: Setting) -> Any:
     if s.kind == "path":
         return click.Path(file_okay=False, path_type=Path)
@@ -47,6 +67,8 @@ def _click_type(s: Setting) -> Any:
         return click.FloatRange(min=s.minimum)
     if s.kind == "duration":
         return DurationType()
+    if s.kind == "percent":
+        return PercentType()
     if s.kind == "choice":
         return click.Choice(list(s.choices))
     return str

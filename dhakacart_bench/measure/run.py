@@ -255,6 +255,19 @@ def _measure(
     )
 
 
+def measure_on(
+    scenario: Scenario,
+    config: RunConfig,
+    *,
+    host: str,
+    store: Any = None,
+    progress: ProgressCallback | None = None,
+) -> RunResult:
+    """Measure ``scenario`` as it is (no resizing) against a target already up: ``host``,
+    and ``store`` when it is the bundled store (a capacity search runs its levels so)."""
+    return _measure(scenario, config, host=host, store=store, progress=progress)
+
+
 def build_sidecars(scenario: Scenario) -> list[Sidecar]:
     """The sidecars a scenario asks for: the availability probe (``[probe]``) and the
     timed events (``[[events]]``), see :mod:`dhakacart_bench.reliability`; none when

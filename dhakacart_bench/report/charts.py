@@ -20,6 +20,8 @@ from dhakacart_bench.runfolder.layout import ERROR_KINDS
 from dhakacart_bench.runfolder.meta import ErrorRecord
 
 MAX_POINTS = 2000
+#: The USL curve is drawn this far past the last measured level, no further.
+USL_EXTRAPOLATION = 0.15
 COLORS = ("#1f5fa8", "#d9822b", "#2a9d5c", "#b83b5e", "#6b4fa0", "#7a7a7a")
 
 
@@ -333,19 +335,32 @@ def capacity_chart(
         users, [lv["rps"] for lv in levels], "o-", color=COLORS[0], label="throughput", markersize=4
     )
     if usl and usl.get("ok"):
-        top = max(users) * 1.3
-        if usl["n_star"] and usl["n_star"] < 3 * max(users):
-            top = max(top, usl["n_star"] * 1.3)
-        xs = [top * i / 200 for i in range(1, 201)]
+        # over the measured range, then a short labelled extrapolation at most
+        last = max(users)
         lam, s, k = usl["lam"], usl["sigma"], usl["kappa"]
+
+        def x_of(n: float) -> float:
+            return float(lam * n / (1 + s * (n - 1) + k * n * (n - 1)))
+
+        inside = [last * i / 200 for i in range(1, 201)]
+        beyond = [last * (1 + USL_EXTRAPOLATION * i / 40) for i in range(41)]
         ax.plot(
-            xs,
-            [lam * n / (1 + s * (n - 1) + k * n * (n - 1)) for n in xs],
+            inside,
+            [x_of(n) for n in inside],
             "--",
             color=COLORS[0],
             linewidth=1,
             alpha=0.7,
             label="USL fit",
+        )
+        ax.plot(
+            beyond,
+            [x_of(n) for n in beyond],
+            ":",
+            color=COLORS[0],
+            linewidth=1,
+            alpha=0.5,
+            label=f"USL extrapolated (+{USL_EXTRAPOLATION:.0%})",
         )
     if knee_users is not None:
         ax.axvline(knee_users, color=COLORS[4], linestyle=":", label="throughput knee")

@@ -16,14 +16,13 @@ sidecar name to the section that sidecar wrote: each sidecar owns its own schema
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
 import msgspec.json
 
 from dhakacart_bench.errors import RunFolderError
-from dhakacart_bench.scenario.model import Scenario
+from dhakacart_bench.scenario.model import Scenario, decode_path, encode_path
 
 T = TypeVar("T")
 
@@ -290,22 +289,10 @@ class ErrorRecord:
 # ------------------------------------------------------------------- coding
 
 
-def _dec_hook(kind: type, value: Any) -> Any:
-    if kind is Path and isinstance(value, str):
-        return Path(value)
-    raise NotImplementedError(f"cannot decode {kind}")
-
-
-def _enc_hook(value: Any) -> Any:
-    if isinstance(value, Path):
-        return str(value)
-    raise NotImplementedError(f"cannot encode {type(value).__name__}")
-
-
 def decode(data: Any, kind: type[T], *, where: str) -> T:
     """``data`` (parsed JSON) as ``kind``; RunFolderError naming ``where`` and the key."""
     try:
-        return msgspec.convert(data, kind, dec_hook=_dec_hook)
+        return msgspec.convert(data, kind, dec_hook=decode_path)
     except msgspec.ValidationError as exc:
         text = str(exc)
         message, _, path = text.partition(" - at `$")
@@ -316,4 +303,4 @@ def decode(data: Any, kind: type[T], *, where: str) -> T:
 def encode(value: Any) -> Any:
     """``value`` (a dataclass of this module, or a list of them) as JSON's own shapes:
     dicts, lists, strings, numbers, booleans and null (what the file will hold)."""
-    return msgspec.json.decode(msgspec.json.encode(value, enc_hook=_enc_hook))
+    return msgspec.json.decode(msgspec.json.encode(value, enc_hook=encode_path))

@@ -298,19 +298,23 @@ class Scenario:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (what run.json holds); :func:`scenario_from_dict` inverts it."""
-        return dict(msgspec.json.decode(msgspec.json.encode(self, enc_hook=_encode_path)))
+        return dict(msgspec.json.decode(msgspec.json.encode(self, enc_hook=encode_path)))
 
 
-def _encode_path(value: Any) -> Any:
+def encode_path(value: Any) -> Any:
+    """msgspec ``enc_hook``: paths as strings."""
     if isinstance(value, Path):
         return str(value)
     raise NotImplementedError(f"cannot encode {type(value).__name__}")
 
 
-def _decode_path(kind: type, value: Any) -> Any:
-    if kind is Path and isinstance(value, str):
-        return Path(value)
-    raise NotImplementedError(f"cannot decode {kind}")
+def decode_path(kind: type, value: Any) -> Any:
+    """msgspec ``dec_hook``: strings as paths; anything else in a path field is invalid."""
+    if kind is not Path:
+        raise NotImplementedError(f"cannot decode {kind}")
+    if not isinstance(value, str):  # msgspec turns this into a ValidationError naming the field
+        raise ValueError(f"expected a path (str), got {type(value).__name__}")
+    return Path(value)
 
 
 def scenario_from_dict(data: Any) -> Scenario:
@@ -320,7 +324,7 @@ def scenario_from_dict(data: Any) -> Scenario:
     another machine); a dict of the wrong shape raises ScenarioError naming the key.
     """
     try:
-        return msgspec.convert(data, Scenario, dec_hook=_decode_path)
+        return msgspec.convert(data, Scenario, dec_hook=decode_path)
     except msgspec.ValidationError as exc:
         message, _, key = str(exc).partition(" - at `$")
         path = data.get("path") if isinstance(data, Mapping) else None

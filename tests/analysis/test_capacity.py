@@ -116,8 +116,10 @@ def test_plan_follows_littles_law(tmp_path: Path) -> None:
     run = _steps(tmp_path)
     cap = evaluate_capacity(run)
     plan = make_plan(run, users=100_000, capacity=cap)
-    steady = [lv for lv in cap.levels if lv.users <= 30]
-    per_user = sum(lv.rps / lv.users for lv in steady) / len(steady)
+    # one throughput figure: the steady hold (the level held longest), not an average
+    assert cap.steady is not None
+    assert cap.steady.seconds == max(lv.seconds for lv in cap.levels)
+    per_user = cap.steady.rps / cap.steady.users
     assert plan.per_user_rps == pytest.approx(per_user)
     assert plan.needed_rps == pytest.approx(100_000 * per_user)
     assert plan.instance_rps == pytest.approx(min(cap.held.rps, cap.throughput_knee.rps))
@@ -134,3 +136,11 @@ def test_plan_says_capacity_is_a_lower_bound_when_never_saturated(
     plan = make_plan(load_run(make_run(stepped=True)), users=5000)
     assert plan.instance_rps_lower_bound
     assert any("LOWER BOUND" in a for a in plan.assumptions)
+
+
+def test_no_usl_fit_when_the_levels_never_reached_contention(make_run: MakeRun) -> None:
+    # throughput bends (a fit would succeed) but latency stays flat and no SLO breaks
+    cap = evaluate_capacity(load_run(make_run(stepped=True, usl=(5.0, 0.01, 0.0005))))
+    assert cap.throughput_knee is None and cap.broke is None
+    assert not cap.usl.ok
+    assert "never reached contention" in cap.usl.reason

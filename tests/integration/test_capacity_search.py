@@ -1,0 +1,48 @@
+"""`bench capacity` against a target of known capacity: gunicorn gthread, T threads,
+each request holding its thread S ms — at most T/S req/s. The search must report it
+within -15 %/+5 % (never above what is physically possible). Short: T/S = 50 req/s, a
+start near it and a coarse resolution keep the search to about a minute."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from dhakacart_bench.cli import main
+from tests.known_capacity import serve_known_capacity, write_scenario
+
+THREADS, HOLD_MS = 2, 40.0
+CAPACITY = THREADS / (HOLD_MS / 1000.0)  # 50 req/s
+
+
+def test_the_search_finds_a_known_capacity(tmp_path: Path) -> None:
+    scenario = write_scenario(tmp_path, slo_ms=4 * HOLD_MS)
+    with serve_known_capacity(THREADS, HOLD_MS) as url:
+        result = CliRunner().invoke(
+            main,
+            [
+                "capacity", str(scenario), "--host", url,
+                "--reports-dir", str(tmp_path / "reports"),
+                "--start-rate", "30", "--step-factor", "1.5", "--resolution", "15%",
+                "--level-min", "3s", "--level-warmup", "3s", "--level-min-requests", "60",
+                "--budget", "100s", "-q",
+            ],
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    folder = Path(re.search(r"Capacity folder: (\S+)", result.output).group(1))  # type: ignore[union-attr]
+    meta = json.loads((folder / "capacity.json").read_text())
+    levels = [(lv["rate"], lv["held"], lv["completed_rps"]) for lv in meta["levels"]]
+    assert 0.85 * CAPACITY <= meta["sustainable_rps"] <= 1.05 * CAPACITY, levels
+    lo, hi = meta["sustainable_rps_interval"]
+    assert lo <= meta["sustainable_rps"] <= hi
+    assert meta["breaking_rps"] > meta["sustainable_rps"]
+    assert meta["bottleneck_endpoint"] == "GET /work"
+    assert "sustains" in result.output and "beside the load generator" in result.output
+    assert (folder / "capacity.html").is_file()
+    # every level is an ordinary run folder, boundaries tried twice
+    assert all((folder / lv["run_dir"] / "run.json").is_file() for lv in meta["levels"])
+    rates = [lv["rate"] for lv in meta["levels"]]
+    assert rates.count(meta["sustainable_rate"]) >= 2 or meta["status"] == "budget"
