@@ -69,7 +69,7 @@ def setting_option(name: str, *extra_flags: str) -> Decorator:
     )
 
 
-def _check_host(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def check_host(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """``--host`` checked as the scenario's ``host`` key is (http/https only): exit 2."""
     from dhakacart_bench.scenario.parse import host_problem
 
@@ -87,7 +87,7 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.argument("scenario"),
         click.option(
             "--host",
-            callback=_check_host,
+            callback=check_host,
             help="Target base URL (default: the scenario's, else the bundled store).",
         ),
         click.option(
