@@ -284,8 +284,11 @@ class ErrorRecord:
 
 
 def _dec_hook(kind: type, value: Any) -> Any:
-    if kind is Path and isinstance(value, str):
-        return Path(value)
+    if kind is Path:
+        if isinstance(value, str):
+            return Path(value)
+        # msgspec turns a TypeError here into a ValidationError naming the key
+        raise TypeError(f"Expected a path string, got {type(value).__name__}")
     raise NotImplementedError(f"cannot decode {kind}")
 
 
