@@ -91,7 +91,7 @@ def setting_option(name: str, *extra_flags: str) -> Decorator:
     )
 
 
-def _check_host(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def check_host(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """``--host`` checked as the scenario's ``host`` key is (http/https only): exit 2."""
     from dhakacart_bench.scenario.parse import host_problem
 
@@ -153,7 +153,7 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "-H",
             "--host",
-            callback=_check_host,
+            callback=check_host,
             help="Target base URL (default: the scenario's, else the user classes' host,"
             " else the bundled store).",
         ),

@@ -313,7 +313,7 @@ def decode_path(kind: type, value: Any) -> Any:
     if kind is not Path:
         raise NotImplementedError(f"cannot decode {kind}")
     if not isinstance(value, str):  # msgspec turns this into a ValidationError naming the field
-        raise ValueError(f"expected a path (str), got {type(value).__name__}")
+        raise ValueError(f"expected a path string, got {type(value).__name__}")
     return Path(value)
 
 

@@ -220,3 +220,18 @@ def test_bad_base64_is_a_value_error_from_the_decoder() -> None:
     for junk in ("!!!", "", base64.b64encode(b"\x1c\x84\x93\x14" + b"\0" * 40).decode()):
         with pytest.raises(BadHistogram):
             decode_histogram(junk)
+
+
+@pytest.mark.parametrize("command", [["run", "smoke"], ["master", "smoke"], ["worker"]])
+def test_every_host_flag_is_checked_the_same_way(command: list[str]) -> None:
+    extra = ["--master", "127.0.0.1:1"] if command == ["worker"] else []
+    result = invoke(*command, *extra, "--host", "ftp://x")
+    assert_usage_error(result, "--host", "expected an http(s) URL")
+
+
+def test_a_path_field_that_is_not_a_string_names_the_key(run_dir: Path) -> None:
+    """Found by benchmarks/fuzz_loaders.py: ``scenario.path: null`` was a NotImplementedError."""
+    meta = json.loads((run_dir / RUN_JSON).read_text())
+    meta["scenario"]["path"] = None
+    (run_dir / RUN_JSON).write_text(json.dumps(meta))
+    assert_usage_error(invoke("report", run_dir), "run.json: scenario.path", "path string")
