@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 import click
 
 from dhakacart_bench.cli.options import setting_option
+from dhakacart_bench.errors import UsageError
 from dhakacart_bench.gate.baseline import load_baseline
 from dhakacart_bench.gate.junit import write_junit
 from dhakacart_bench.gate.rules import evaluate_gate
 from dhakacart_bench.gate.summary import render_markdown, render_text
-from dhakacart_bench.errors import UsageError
 from dhakacart_bench.runfolder.ab import is_ab_folder
 from dhakacart_bench.runfolder.layout import GATE_JSON
 from dhakacart_bench.runfolder.reader import load_run, resolve_run_dir
