@@ -188,6 +188,7 @@ def table() -> None:
         invalid = sum(r["exit"] == 3 for r in sel)
         stops = [r["stopped_at_s"] for r in sel if r["stopped_at_s"] is not None]
         old = sum(r["old"]["decision"] == "FAIL" for r in sel)
+        old_invalid = sum(r["old"]["decision"] == "INVALID" for r in sel)
         med = (
             f"{statistics.median(stops):.0f} ({len(stops)} stopped early)"
             if stops
@@ -195,7 +196,8 @@ def table() -> None:
         )
         print(
             f"| {kind} | {len(sel)} | {fails}{f' (+{invalid} exit 3)' if invalid else ''} | {med}"
-            f" | {statistics.median(r['wall_s'] for r in sel):.0f} | {old} |"
+            f" | {statistics.median(r['wall_s'] for r in sel):.0f}"
+            f" | {old} ({old_invalid} INVALID) |"
         )
 
 
