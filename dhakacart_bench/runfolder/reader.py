@@ -226,11 +226,11 @@ def resolve_run_dir(run_dir: str, reports_dir: Path) -> Path:
     path = Path(run_dir)
     if run_dir != LATEST or path.exists():
         return path
-    candidates = (
-        [p for p in reports_dir.iterdir() if (p / "run.json").is_file()]
-        if reports_dir.is_dir()
-        else []
-    )
+
+    def marker(p: Path) -> Path | None:  # run.json, or ab.json for an A/B run folder
+        return next((p / n for n in ("run.json", "ab.json") if (p / n).is_file()), None)
+
+    candidates = [p for p in reports_dir.iterdir() if marker(p)] if reports_dir.is_dir() else []
     if not candidates:
         raise RunFolderError(f"{reports_dir}: no complete run folder to use as 'latest'")
-    return max(candidates, key=lambda p: (p.name[:16], (p / "run.json").stat().st_mtime))
+    return max(candidates, key=lambda p: (p.name[:16], marker(p).stat().st_mtime))  # type: ignore[union-attr]
