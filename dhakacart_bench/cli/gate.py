@@ -156,7 +156,7 @@ def gate_command(
     gate input (interrupted, load generator saturated, too few requests).
     """
 
-    path = resolve_run_dir(run_dir, reports_dir)
+    path = resolve_run_dir(run_dir, reports_dir, ab=True)
     if is_ab_folder(path):  # a paired A/B run: re-judge it from its two arms (gate/ab_judge.py)
         if baseline is not None:
             raise UsageError("an A/B run folder carries its own baseline arm: leave out --baseline")

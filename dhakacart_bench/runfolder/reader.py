@@ -220,15 +220,17 @@ def read_probe_csv(text: str) -> list[Check]:
 LATEST = "latest"
 
 
-def resolve_run_dir(run_dir: str, reports_dir: Path) -> Path:
+def resolve_run_dir(run_dir: str, reports_dir: Path, *, ab: bool = False) -> Path:
     """``RUN_DIR`` as given, or for ``latest`` the newest complete run folder under
     ``reports_dir`` (by the timestamp its name starts with, then by run.json's time)."""
     path = Path(run_dir)
     if run_dir != LATEST or path.exists():
         return path
 
-    def marker(p: Path) -> Path | None:  # run.json, or ab.json for an A/B run folder
-        return next((p / n for n in ("run.json", "ab.json") if (p / n).is_file()), None)
+    names = ("run.json", "ab.json") if ab else ("run.json",)
+
+    def marker(p: Path) -> Path | None:  # run.json, or (with ``ab``) an A/B folder's ab.json
+        return next((p / n for n in names if (p / n).is_file()), None)
 
     candidates = [p for p in reports_dir.iterdir() if marker(p)] if reports_dir.is_dir() else []
     if not candidates:

@@ -70,6 +70,9 @@ def test_ab_smoke_catches_a_slow_candidate_and_rejudges_offline(tmp_path: Path) 
     assert result.exit_code == 1, result.output
     live = json.loads((run_dir / "gate.json").read_text())
     assert live["decision"] == "FAIL"
+    ab_report = CliRunner().invoke(main, ["report", str(run_dir), "-o", str(tmp_path / "ab.html")])
+    assert ab_report.exit_code == 0, ab_report.output
+    assert "Both arms side by side" in (tmp_path / "ab.html").read_text()
     # an arm folder is still an ordinary single-target run folder
     report = CliRunner().invoke(main, ["report", str(run_dir / "candidate")])
     assert report.exit_code == 0, report.output

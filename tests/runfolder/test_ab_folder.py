@@ -69,4 +69,5 @@ def test_latest_finds_the_newest_folder_single_or_ab(tmp_path: Path) -> None:
     ab = tmp_path / "20261202T000000Z-ab-smoke"
     ab.mkdir()
     write_ab_json(ab, _meta())
-    assert resolve_run_dir("latest", tmp_path) == ab
+    assert resolve_run_dir("latest", tmp_path, ab=True) == ab
+    assert resolve_run_dir("latest", tmp_path) == single  # e.g. `bench baseline save latest`
