@@ -77,7 +77,7 @@ def ab_run(faults: dict[str, Any] | None, endpoints: list[str], busy: bool) -> d
         proc = subprocess.run(args, capture_output=True, text=True, check=False, timeout=240)
     finally:
         if hog is not None:
-            hog.kill()
+            hog.terminate()  # timeout passes SIGTERM on to its child (SIGKILL would not)
             hog.wait()
     wall = time.perf_counter() - started
     (run_dir,) = sorted(set(REPORTS.iterdir()) - before)
