@@ -55,24 +55,11 @@ def test_a_user_keeps_its_arm_host_and_tags_its_requests() -> None:
 def test_requests_go_to_their_arms_recorder() -> None:
     recorders = {arm: Recorder(run_start=1000.0) for arm in URLS}
     routed = ArmRecorders(recorders, ArmAssigner(URLS))
+    event = {"request_type": "GET", "name": "/a", "response_time": 5.0, "start_time": 1000.5}
     for arm, times in (("candidate", 3), ("baseline", 5)):
         for _ in range(times):
-            routed.on_request(
-                request_type="GET",
-                name="/a",
-                response_time=5.0,
-                response_length=10,
-                start_time=1000.5,
-                context={ARM_KEY: arm},
-            )
-    routed.on_request(
-        request_type="GET",
-        name="/a",
-        response_time=1.0,
-        response_length=0,
-        start_time=1000.5,
-        context={},
-    )
+            routed.on_request(**event, response_length=10, context={ARM_KEY: arm})
+    routed.on_request(**event, response_length=0, context={})  # no arm: not recorded
     counts = {arm: rec.finish(1003.0).total_counts.requests for arm, rec in recorders.items()}
     assert counts == {"candidate": 3, "baseline": 5}
     assert routed.unrouted == 1
