@@ -259,7 +259,7 @@ SETTINGS: tuple[Setting, ...] = (
         "A/B runs: the error budget spent over every planned look and rule (Bonferroni):"
         " a false FAIL has at most half this chance per run.",
         "BENCH_AB_ALPHA",
-        ("run", "gate"),
+        ("run",),
         minimum=0.0001,
     ),
     Setting(
@@ -269,7 +269,7 @@ SETTINGS: tuple[Setting, ...] = (
         "float",
         "A/B runs: the error-rate increase (percentage points) the gate tolerates.",
         "BENCH_AB_ERROR_MARGIN",
-        ("run", "gate"),
+        ("run",),
         minimum=0,
     ),
     Setting(
@@ -279,7 +279,7 @@ SETTINGS: tuple[Setting, ...] = (
         "int",
         "A/B runs: paired-bootstrap resamples behind each look's standard error.",
         "BENCH_AB_RESAMPLES",
-        ("run", "gate"),
+        ("run",),
         minimum=50,
     ),
     Setting(

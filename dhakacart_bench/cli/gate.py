@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING
 import click
 
 from dhakacart_bench.cli.options import setting_option
+from dhakacart_bench.errors import UsageError
 from dhakacart_bench.gate.baseline import load_baseline
 from dhakacart_bench.gate.junit import write_junit
 from dhakacart_bench.gate.rules import evaluate_gate
 from dhakacart_bench.gate.summary import render_markdown, render_text
+from dhakacart_bench.runfolder.ab import is_ab_folder
 from dhakacart_bench.runfolder.layout import GATE_JSON
 from dhakacart_bench.runfolder.reader import load_run, resolve_run_dir
 
@@ -72,6 +74,32 @@ def publish_gate(
     return written
 
 
+def gate_ab_folder(
+    path: Path,
+    p95_regression_pct: float | None,
+    endpoints: Sequence[str],
+    junit: Path | None,
+    summary: Path | None,
+    report: bool,
+) -> None:
+    """``bench gate`` on an A/B run folder: replay its looks, publish, exit."""
+    from dhakacart_bench.gate.ab_judge import judge_ab_run
+
+    judged = judge_ab_run(path, margin_pct=p95_regression_pct, endpoints=tuple(endpoints) or None)
+    publish_gate(
+        judged.result,
+        junit=junit,
+        summary=summary,
+        step_summary=os.environ.get("GITHUB_STEP_SUMMARY") or None,
+        run_dir=path,
+    )
+    if report:
+        from dhakacart_bench.report.ab import render_ab_report
+
+        click.echo(f"Report: {render_ab_report(path, judged)}")
+    raise SystemExit(judged.result.exit_code)
+
+
 @click.command("gate")
 @click.argument("run_dir", metavar="RUN_DIR")
 @click.option(
@@ -121,13 +149,19 @@ def gate_command(
     """May this deploy go out? Check RUN_DIR's SLOs and p95 regressions.
 
     RUN_DIR is a run folder, or `latest` for the newest one under --reports-dir.
+    An A/B run folder (`bench run --against`) is re-judged from its two arms.
     A p95 regression fails only when it exceeds the margin and the run-to-run
     noise (block bootstrap; see docs/gate.md). Exit codes: 0 pass, 1 a rule
     failed, 2 bad usage or a bad / mismatched baseline, 3 the run is not a valid
     gate input (interrupted, load generator saturated, too few requests).
     """
 
-    run = load_run(resolve_run_dir(run_dir, reports_dir))
+    path = resolve_run_dir(run_dir, reports_dir, ab=True)
+    if is_ab_folder(path):  # a paired A/B run: re-judge it from its two arms (gate/ab_judge.py)
+        if baseline is not None:
+            raise UsageError("an A/B run folder carries its own baseline arm: leave out --baseline")
+        gate_ab_folder(path, p95_regression_pct, endpoints, junit, summary, report)
+    run = load_run(path)
     loaded = load_baseline(baseline) if baseline is not None else None
     run.require_complete()  # decide once: a folder missing data is refused before any rule
     result = evaluate_gate(

@@ -308,7 +308,7 @@ def ab_gate_result(
         run_id=run_id,
         run_path=run_path,
         scenario=scenario,
-        baseline_id="baseline arm (same time, same users)",
+        baseline_id="arm (same time, same users)",
         baseline_source=baseline_url,
         p95_regression_pct=margin_pct,
         endpoints=tuple(endpoints),

@@ -328,17 +328,19 @@ def read_probe_csv(text: str) -> list[Check]:
 LATEST = "latest"
 
 
-def resolve_run_dir(run_dir: str, reports_dir: Path) -> Path:
+def resolve_run_dir(run_dir: str, reports_dir: Path, *, ab: bool = False) -> Path:
     """``RUN_DIR`` as given, or for ``latest`` the newest complete run folder under
     ``reports_dir`` (by the timestamp its name starts with, then by run.json's time)."""
     path = Path(run_dir)
     if run_dir != LATEST or path.exists():
         return path
-    candidates = (
-        [p for p in reports_dir.iterdir() if (p / "run.json").is_file()]
-        if reports_dir.is_dir()
-        else []
-    )
+
+    names = ("run.json", "ab.json") if ab else ("run.json",)
+
+    def marker(p: Path) -> Path | None:  # run.json, or (with ``ab``) an A/B folder's ab.json
+        return next((p / n for n in names if (p / n).is_file()), None)
+
+    candidates = [p for p in reports_dir.iterdir() if marker(p)] if reports_dir.is_dir() else []
     if not candidates:
         raise RunFolderError(f"{reports_dir}: no complete run folder to use as 'latest'")
-    return max(candidates, key=lambda p: (p.name[:16], (p / "run.json").stat().st_mtime))
+    return max(candidates, key=lambda p: (p.name[:16], marker(p).stat().st_mtime))  # type: ignore[union-attr]

@@ -1,0 +1,205 @@
+"""The paired A/B gate's quality, measured on real runs: two bundled stores per run.
+
+Each run is ``bench run ab-smoke --against bundled --gate --p95-regression-pct 5`` in a
+subprocess (both stores started by it, fresh databases), so the wall time includes both
+stores' start. Every second run has a busy loop on one core beside it
+(``timeout 300 python3 -c 'while True: pass'``, killed after the run). Kinds:
+
+- ``aa``: identical arms → false alarms (exit 1);
+- ``all10``: the candidate's latency knob ``{"*": d}`` with ``d`` = 10 % of the A/A
+  all-endpoints p95 (calibrated from the first A/A run's baseline arm) → caught?;
+- ``one25``: ``d`` = 25 % of the product page's p95 on that endpoint only, judged with
+  the ``*`` rule and one rule per endpoint → caught?, by which rule.
+
+For every run the same candidate arm is also gated the old way — ``bench gate``'s
+baseline-file rules against the baseline arm of the *first* A/A run (recorded at
+another time) with the same +5 % margin — side by side.
+
+Usage (in chunks under the measurement lock)::
+
+    flock /tmp/dhakacart-measure.lock python benchmarks/ab_gate_quality.py --kind aa --runs 6
+    flock /tmp/dhakacart-measure.lock python benchmarks/ab_gate_quality.py --kind all10 --runs 6
+    python benchmarks/ab_gate_quality.py --table
+
+Appends one JSON line per run to benchmarks/out/ab_gate_quality.jsonl. Only 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out" / "ab_gate_quality.jsonl"
+CALIBRATION = HERE / "out" / "ab_gate_calibration.json"
+REPORTS = HERE / "out" / "ab_runs"
+MARGIN = 5.0
+PRODUCT = "GET /api/products/[id]"
+PRODUCT_RULE = "/api/products/<int:product_id>"
+ENDPOINTS = ["*", "GET /api/products", PRODUCT, "GET /api/products/search"]
+
+
+def ab_run(faults: dict[str, Any] | None, endpoints: list[str], busy: bool) -> dict[str, Any]:
+    """One A/B run in a subprocess; what it decided, when, and its wall time."""
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    before = set(REPORTS.iterdir())
+    args = [
+        sys.executable,
+        "-m",
+        "dhakacart_bench",
+        "run",
+        "ab-smoke",
+        "--against",
+        "bundled",
+        "--gate",
+        "--p95-regression-pct",
+        str(MARGIN),
+        "--no-report",
+        "-q",
+        "--reports-dir",
+        str(REPORTS),
+    ]
+    if faults:
+        args += ["--candidate-faults", json.dumps(faults)]
+    for endpoint in endpoints:
+        args += ["--endpoint", endpoint]
+    hog = (
+        subprocess.Popen(["timeout", "300", "python3", "-c", "while True: pass"]) if busy else None
+    )
+    started = time.perf_counter()
+    try:
+        proc = subprocess.run(args, capture_output=True, text=True, check=False, timeout=240)
+    finally:
+        if hog is not None:
+            hog.terminate()  # timeout passes SIGTERM on to its child (SIGKILL would not)
+            hog.wait()
+    wall = time.perf_counter() - started
+    (run_dir,) = sorted(set(REPORTS.iterdir()) - before)
+    gate = json.loads((run_dir / "gate.json").read_text())
+    ab = json.loads((run_dir / "ab.json").read_text())
+    rules = [r for r in gate["rules"] if r["metric"] == "p95_ms"]
+    return {
+        "run_dir": str(run_dir),
+        "exit": proc.returncode,
+        "decision": gate["decision"],
+        "stopped_at_s": ab["stopped_at_s"],
+        "duration_s": ab["duration_s"],
+        "wall_s": round(wall, 1),
+        "busy": busy,
+        "rules": {
+            r["endpoint"]: {
+                "status": r["status"],
+                "decision": r["decision"],
+                "message": r["message"],
+            }
+            for r in rules
+        },
+    }
+
+
+def old_gate(run_dir: Path, baseline_dir: Path, endpoints: list[str]) -> dict[str, Any]:
+    """Today's baseline-file gate: the candidate arm against an arm recorded earlier."""
+    from dhakacart_bench.gate.baseline import load_baseline
+    from dhakacart_bench.gate.rules import evaluate_gate
+    from dhakacart_bench.runfolder.reader import load_run
+
+    result = evaluate_gate(
+        load_run(run_dir / "candidate"),
+        baseline=load_baseline(baseline_dir / "baseline"),
+        p95_regression_pct=MARGIN,
+        endpoints=endpoints,
+    )
+    failed = [r.endpoint for r in result.rules if r.kind == "regression" and r.passed is False]
+    return {"decision": result.decision, "failed": failed}
+
+
+def calibrate(run_dir: Path) -> dict[str, Any]:
+    from dhakacart_bench.runfolder.reader import load_run
+
+    run = load_run(run_dir / "baseline")
+    rows = {r.name: r for r in run.summary.endpoints}
+    cal = {
+        "from": str(run_dir),
+        "p95_total_ms": run.summary.total.p95_ms,
+        "p95_product_ms": rows[PRODUCT].p95_ms,
+    }
+    CALIBRATION.write_text(json.dumps(cal, indent=1))
+    return cal
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--kind", choices=["aa", "all10", "one25"])
+    parser.add_argument("--runs", type=int, default=4)
+    parser.add_argument("--table", action="store_true")
+    args = parser.parse_args()
+    if args.table:
+        table()
+        return
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    done = [json.loads(line) for line in OUT.read_text().splitlines()] if OUT.exists() else []
+    cal = json.loads(CALIBRATION.read_text()) if CALIBRATION.exists() else None
+    if cal is None and args.kind != "aa":
+        raise SystemExit("run --kind aa first: it calibrates the latency knob")
+    for number in range(args.runs):
+        busy = (len(done) + number) % 2 == 1
+        faults, endpoints = None, ["*"]
+        if args.kind == "all10":
+            faults = {"latency_ms": {"*": round(0.10 * cal["p95_total_ms"], 3)}}
+        elif args.kind == "one25":
+            faults = {"latency_ms": {PRODUCT_RULE: round(0.25 * cal["p95_product_ms"], 3)}}
+            endpoints = ENDPOINTS
+        row = ab_run(faults, endpoints, busy)
+        if cal is None:
+            cal = calibrate(Path(row["run_dir"]))
+        row.update(
+            kind=args.kind,
+            faults=faults,
+            old=old_gate(Path(row["run_dir"]), Path(cal["from"]), endpoints),
+        )
+        with OUT.open("a") as handle:
+            handle.write(json.dumps(row) + "\n")
+        print(
+            f"{args.kind} busy={busy} exit={row['exit']} {row['decision']}"
+            f" at {row['stopped_at_s']} s,"
+            f" wall {row['wall_s']} s; old gate {row['old']['decision']}",
+            flush=True,
+        )
+
+
+def table() -> None:
+    rows = [json.loads(line) for line in OUT.read_text().splitlines()]
+    print(
+        "| injected | runs | A/B gate FAIL | A/B decided (s, median) | A/B wall (s, median)"
+        " | old gate FAIL |"
+    )
+    print("|---|---|---|---|---|---|")
+    for kind in ("aa", "all10", "one25"):
+        sel = [r for r in rows if r["kind"] == kind]
+        if not sel:
+            continue
+        fails = sum(r["exit"] == 1 for r in sel)
+        invalid = sum(r["exit"] == 3 for r in sel)
+        stops = [r["stopped_at_s"] for r in sel if r["stopped_at_s"] is not None]
+        old = sum(r["old"]["decision"] == "FAIL" for r in sel)
+        old_invalid = sum(r["old"]["decision"] == "INVALID" for r in sel)
+        med = (
+            f"{statistics.median(stops):.0f} ({len(stops)} stopped early)"
+            if stops
+            else "— (none early)"
+        )
+        print(
+            f"| {kind} | {len(sel)} | {fails}{f' (+{invalid} exit 3)' if invalid else ''} | {med}"
+            f" | {statistics.median(r['wall_s'] for r in sel):.0f}"
+            f" | {old} ({old_invalid} INVALID) |"
+        )
+
+
+if __name__ == "__main__":
+    main()

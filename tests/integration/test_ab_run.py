@@ -1,0 +1,106 @@
+"""`bench run --against`: a real paired A/B run with two bundled stores (seconds)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from dhakacart_bench.cli import main
+
+BENCH = [sys.executable, "-m", "dhakacart_bench"]
+
+
+def test_ab_smoke_catches_a_slow_candidate_and_rejudges_offline(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    proc = subprocess.run(
+        [
+            *BENCH,
+            "run",
+            "ab-smoke",
+            "--against",
+            "bundled",
+            "--gate",
+            "--candidate-faults",
+            '{"latency_ms": {"*": 40}}',
+            "--duration",
+            "20s",
+            "--ab-min-seconds",
+            "4s",
+            "--ab-look-every",
+            "2s",
+            "--ab-min-requests",
+            "100",
+            "--reports-dir",
+            str(reports),
+            "-q",
+            "--junit",
+            str(tmp_path / "junit.xml"),
+            "--summary",
+            str(tmp_path / "summary.md"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "candidate p95 " in proc.stdout and ": FAIL" in proc.stdout
+    (run_dir,) = list(reports.iterdir())
+    ab = json.loads((run_dir / "ab.json").read_text())
+    assert ab["format"] == "dhakacart-bench/ab"
+    assert ab["arms"]["candidate"]["overrides"] == {"faults": {"latency_ms": {"*": 40}}}
+    assert abs(ab["arms"]["candidate"]["users"] - ab["arms"]["baseline"]["users"]) <= 1
+    assert ab["stopped_at_s"] is not None and ab["stopped_at_s"] < 20
+    for arm in ("candidate", "baseline"):
+        meta = json.loads((run_dir / arm / "run.json").read_text())
+        assert meta["target"] == "bundled" and meta["invariants"]["ok"]
+        assert (run_dir / arm / "windows.jsonl").stat().st_size > 0
+    assert (run_dir / "report.html").is_file()
+    assert "ab-ratio" in (run_dir / "report.html").read_text()
+    assert "<failure" in (tmp_path / "junit.xml").read_text()
+
+    # offline, the folder alone gives the same decision at the same look
+    result = CliRunner().invoke(main, ["gate", str(run_dir), "--no-report"])
+    assert result.exit_code == 1, result.output
+    live = json.loads((run_dir / "gate.json").read_text())
+    assert live["decision"] == "FAIL"
+    ab_report = CliRunner().invoke(main, ["report", str(run_dir), "-o", str(tmp_path / "ab.html")])
+    assert ab_report.exit_code == 0, ab_report.output
+    assert "Both arms side by side" in (tmp_path / "ab.html").read_text()
+    # an arm folder is still an ordinary single-target run folder
+    report = CliRunner().invoke(main, ["report", str(run_dir / "candidate")])
+    assert report.exit_code == 0, report.output
+
+
+def test_ab_run_with_the_baseline_down_exits_3_naming_it(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.run(
+        [
+            *BENCH,
+            "run",
+            "ab-smoke",
+            "--against",
+            f"http://127.0.0.1:{port}",
+            "--gate",
+            "--duration",
+            "5s",
+            "--reports-dir",
+            str(tmp_path),
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "baseline arm" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
