@@ -52,6 +52,11 @@ def choose_scenario(options: dict[str, Any]) -> Chosen:
         if slos:
             scenario = replace(scenario, slos=(*scenario.slos, *slos))
         return Chosen(scenario, host, None, users)
+    if locustfile is None and len(names) > 1 and not names[0].endswith(".py"):
+        raise UsageError(
+            f"one SCENARIO at a time, got {len(names)} ({', '.join(names)}); User class names"
+            " go after -f LOCUSTFILE"
+        )
     if locustfile is None and len(names) >= 1 and names[0].endswith(".py"):
         locustfile, names = Path(names[0]), names[1:]  # `bench run locustfile.py`, as locust
     if options.get("duration_s") is not None:

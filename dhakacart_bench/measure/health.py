@@ -167,6 +167,9 @@ DEFAULT_BUSY_FRACTION = 0.20
 #: reading every process of the machine (~12 ms here); the CPU times of the processes
 #: already known cost ~0.05 ms each, so this is the bulk of the per-second cost.
 DEFAULT_RESCAN_S = 5.0
+#: For this many seconds after start the tree is looked up every sample: the store's
+#: and the local workers' processes are still booting then.
+DEFAULT_RESCAN_EVERY_SAMPLE_S = 10.0
 
 
 class HostMonitor:
@@ -212,6 +215,7 @@ class HostMonitor:
         self._rescan_s = rescan_s
         self._tree: list[Any] = [self._root]
         self._scanned_at: float | None = None
+        self._started_at: float | None = None
         self.scans = 0
         self._last_busy = self._busy()
         self._last_target = self._target_times()
@@ -240,7 +244,10 @@ class HostMonitor:
         """Our process tree, looked up again every ``rescan_s`` seconds (a process born
         in between counts from the next look, with all the CPU it used until then)."""
         now = self._clock()
-        if self._scanned_at is None or now - self._scanned_at >= self._rescan_s:
+        if self._started_at is None:
+            self._started_at = now
+        booting = now - self._started_at < DEFAULT_RESCAN_EVERY_SAMPLE_S
+        if self._scanned_at is None or booting or now - self._scanned_at >= self._rescan_s:
             try:
                 self._tree = [self._root, *self._root.children(recursive=True)]
             except self._psutil.Error:

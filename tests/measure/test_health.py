@@ -164,8 +164,9 @@ def test_host_monitor_looks_for_new_processes_only_every_few_seconds() -> None:
     now = [0.0]
     monitor = HostMonitor(rescan_s=5.0, clock=lambda: now[0])
     assert monitor.scans == 1  # at start
-    for second in range(1, 12):
+    for second in range(1, 22):
         now[0] = float(second)
         monitor.sample()
-    assert monitor.scans == 3  # at 0, 5 and 10 s
-    assert len(monitor.samples) == 11
+    # every second while the store and workers boot (0-9 s), then every 5 s: 14, 19 s
+    assert monitor.scans == 10 + 2
+    assert len(monitor.samples) == 21

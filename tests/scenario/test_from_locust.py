@@ -119,3 +119,27 @@ def test_the_written_toml_validates_and_means_the_same(tmp_path: Path) -> None:
     assert loaded.host == "http://127.0.0.1:9"
     assert [(s.metric, s.max) for s in loaded.slos] == [("p95_ms", 500)]
     assert loaded.locustfile.resolve() == BASIC.resolve()
+
+
+def test_the_command_line_chooses_a_scenario_or_a_locustfile() -> None:
+    from dhakacart_bench.cli.locust_flags import choose_scenario
+
+    def options(*names: str, **more: object) -> dict[str, object]:
+        base: dict[str, object] = {
+            "scenario": names, "locustfile": None, "spawn_rate": None, "run_time_s": None,
+            "locust_config": None, "slo_flags": (), "host": None, "users": None,
+            "duration_s": None,
+        }  # fmt: skip
+        base.update(more)
+        return base
+
+    chosen = choose_scenario(options("smoke", slo_flags=("p99_ms<900",)))
+    assert chosen.scenario.name == "smoke" and chosen.scenario.slos[-1].metric == "p99_ms"
+    with pytest.raises(UsageError, match="one SCENARIO at a time"):
+        choose_scenario(options("smoke", "browse"))
+    with pytest.raises(UsageError, match="-r, -t and --config go with -f"):
+        choose_scenario(options("smoke", run_time_s=10.0))
+    with pytest.raises(UsageError, match="with -f use -t"):
+        choose_scenario(options(locustfile=BASIC, duration_s=10.0))
+    from_file = choose_scenario(options(str(BASIC), run_time_s=5.0, users=3))
+    assert from_file.scenario.load.peak_users == 3 and from_file.users is None
