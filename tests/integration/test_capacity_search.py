@@ -26,7 +26,7 @@ def test_the_search_finds_a_known_capacity(tmp_path: Path) -> None:
             [
                 "capacity", str(scenario), "--host", url,
                 "--reports-dir", str(tmp_path / "reports"),
-                "--start-rate", "30", "--step-factor", "1.5", "--resolution", "15%",
+                "--start-rate", "30", "--step-factor", "1.5", "--resolution", "10%",
                 "--level-min", "3s", "--level-warmup", "3s", "--level-min-requests", "60",
                 "--budget", "100s", "-q",
             ],
@@ -35,9 +35,11 @@ def test_the_search_finds_a_known_capacity(tmp_path: Path) -> None:
     folder = Path(re.search(r"Capacity folder: (\S+)", result.output).group(1))  # type: ignore[union-attr]
     meta = json.loads((folder / "capacity.json").read_text())
     levels = [(lv["rate"], lv["held"], lv["completed_rps"]) for lv in meta["levels"]]
-    assert 0.85 * CAPACITY <= meta["sustainable_rps"] <= 1.05 * CAPACITY, levels
+    # one request per arrival: the sustainable arrival rate is the capacity in req/s
+    assert 0.85 * CAPACITY <= meta["sustainable_rate"] <= 1.05 * CAPACITY, levels
+    assert meta["sustainable_rps"] <= 1.05 * CAPACITY, levels
     lo, hi = meta["sustainable_rps_interval"]
-    assert lo <= meta["sustainable_rps"] <= hi
+    assert lo == meta["sustainable_rps"] < hi
     assert meta["breaking_rps"] > meta["sustainable_rps"]
     assert meta["bottleneck_endpoint"] == "GET /work"
     assert "sustains" in result.output and "beside the load generator" in result.output
