@@ -79,7 +79,9 @@ def describe_store(store: Mapping[str, Any] | None, *, target: str, host: str) -
     )
 
 
-def _headline(meta: CapacityMeta, good: CapacityLevel | None, scenario_name: str) -> str:
+def _headline(
+    meta: CapacityMeta, good: CapacityLevel | None, scenario_name: str, why: str | None
+) -> str:
     who = describe_store(meta.store, target=meta.target, host=meta.host)
     parts: list[str] = []
     lo, hi = meta.sustainable_rps_interval or (None, None)
@@ -107,7 +109,7 @@ def _headline(meta: CapacityMeta, good: CapacityLevel | None, scenario_name: str
             f"{who} sustains {at_least}{fmt_rps(meta.sustainable_rps)} req/s{bracket_words} "
             f"with every SLO held{shoppers}"
             + (
-                f"; at {fmt_rps(meta.breaking_rps)} req/s {meta.breaking_reason}."
+                f"; at {fmt_rps(meta.breaking_rps)} req/s {why or meta.breaking_reason}."
                 if meta.breaking_rps is not None
                 else "."
             )
@@ -206,7 +208,9 @@ def summarise(
         generator_cpu_ms_per_request=cpu[len(cpu) // 2] if cpu else None,
         levels=tuple(levels),
     )
-    return replace(meta, headline=_headline(meta, good, scenario_name))
+    # the headline names the first thing that broke; capacity.json keeps them all
+    first = bad.broken[0] if bad is not None and bad.broken else None
+    return replace(meta, headline=_headline(meta, good, scenario_name, first))
 
 
 def capacity_exit_code(meta: CapacityMeta) -> int:
