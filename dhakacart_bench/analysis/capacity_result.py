@@ -19,7 +19,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from dhakacart_bench.analysis.capacity_search import SearchPlan, bracket, counts
+from dhakacart_bench.analysis.capacity_search import (
+    SearchPlan,
+    bracket,
+    counts,
+    requests_per_arrival,
+)
 from dhakacart_bench.humanize import fmt_duration_words, fmt_ms, fmt_rps
 from dhakacart_bench.runfolder.capacity import CapacityLevel, CapacityMeta
 
@@ -74,7 +79,9 @@ def describe_store(store: Mapping[str, Any] | None, *, target: str, host: str) -
     )
 
 
-def _headline(meta: CapacityMeta, good: CapacityLevel | None, scenario_name: str) -> str:
+def _headline(
+    meta: CapacityMeta, good: CapacityLevel | None, scenario_name: str, why: str | None
+) -> str:
     who = describe_store(meta.store, target=meta.target, host=meta.host)
     parts: list[str] = []
     lo, hi = meta.sustainable_rps_interval or (None, None)
@@ -102,7 +109,7 @@ def _headline(meta: CapacityMeta, good: CapacityLevel | None, scenario_name: str
             f"{who} sustains {at_least}{fmt_rps(meta.sustainable_rps)} req/s{bracket_words} "
             f"with every SLO held{shoppers}"
             + (
-                f"; at {fmt_rps(meta.breaking_rps)} req/s {meta.breaking_reason}."
+                f"; at {fmt_rps(meta.breaking_rps)} req/s {why or meta.breaking_reason}."
                 if meta.breaking_rps is not None
                 else "."
             )
@@ -148,16 +155,17 @@ def summarise(
     good = max(good_tries, key=lambda lv: lv.index) if good_tries else None
     bad = next((lv for lv in bad_tries if not lv.held), None)
     held = [lv for lv in levels if lv.held and lv.rate and lv.requests]
-    rpa = sum(lv.completed_rps / lv.rate for lv in held) / len(held) if held else None
-    sustainable = interval = None
+    rpa = requests_per_arrival(levels)
+    # The sustainable load is the offered load that held: the rate the search set
+    # (exact) times the requests one arrival makes. A level's completed req/s over a few
+    # seconds is noisier (requests in flight at the window's edges, generator lag).
+    sustainable = interval = breaking_rps = None
     if good_tries:
-        sustainable = sum(lv.completed_rps for lv in good_tries) / len(good_tries)
-        if bad is not None:
-            upper = rpa * bad.rate if rpa else bad.offered_rps
-            interval = (round(min(lv.completed_rps for lv in good_tries), 3), round(upper, 3))
-    breaking_rps = None
+        sustainable = lo_rate * rpa if rpa and lo_rate else None
     if bad is not None:
         breaking_rps = round(rpa * bad.rate if rpa else bad.offered_rps, 3)
+        if sustainable is not None:
+            interval = (round(sustainable, 3), breaking_rps)
     mean_ms = None
     if good_tries and all(lv.mean_ms is not None for lv in good_tries):
         mean_ms = sum(lv.mean_ms or 0.0 for lv in good_tries) / len(good_tries)
@@ -200,7 +208,9 @@ def summarise(
         generator_cpu_ms_per_request=cpu[len(cpu) // 2] if cpu else None,
         levels=tuple(levels),
     )
-    return replace(meta, headline=_headline(meta, good, scenario_name))
+    # the headline names the first thing that broke; capacity.json keeps them all
+    first = bad.broken[0] if bad is not None and bad.broken else None
+    return replace(meta, headline=_headline(meta, good, scenario_name, first))
 
 
 def capacity_exit_code(meta: CapacityMeta) -> int:

@@ -92,9 +92,10 @@ def tries_of(levels: Sequence[CapacityLevel], rate: float, plan: SearchPlan) -> 
 def requests_per_arrival(levels: Sequence[CapacityLevel]) -> float | None:
     """Requests one arrival (one task of a user) makes, from the levels that held."""
     held = [lv for lv in levels if lv.held and lv.rate > 0 and lv.requests]
-    if not held:
+    arrivals = sum(lv.rate * lv.seconds for lv in held)
+    if not held or arrivals <= 0:
         return None
-    return sum(lv.completed_rps / lv.rate for lv in held) / len(held)
+    return sum(lv.requests for lv in held) / arrivals  # weighted by the arrivals judged
 
 
 def pool_size(levels: Sequence[CapacityLevel], rate: float, plan: SearchPlan) -> int:

@@ -203,14 +203,15 @@ def drive_capacity(
     """
     scenario = config.scenario
     arrival = config.arrival or scenario.load.arrival
-    started = datetime.now(UTC)
-    folder = new_run_dir(config.run.reports_dir, f"{scenario.name}-capacity", started)
-    levels_dir = folder / LEVELS_DIR
     levels: list[Any] = []
     status, reason = "levels", f"stopped after {MAX_LEVELS} levels"
     think_s = think_time_s(scenario)
     t0 = clock()
     with _target(config) as (url, store, described):
+        # the folder exists only once the target answers: nothing measured, nothing written
+        started = datetime.now(UTC)
+        folder = new_run_dir(config.run.reports_dir, f"{scenario.name}-capacity", started)
+        levels_dir = folder / LEVELS_DIR
         for index in range(1, MAX_LEVELS + 1):
             step = decide(levels)
             if not hasattr(step, "rate"):
