@@ -31,7 +31,7 @@ def test_bad_usage_exits_2_without_traceback(args: list[str], words: str) -> Non
     assert "Traceback" not in result.output
 
 
-def test_an_unreachable_host_exits_3_and_writes_nothing(tmp_path: Path, free_port: int) -> None:
+def test_an_unreachable_host_exits_3_and_writes_nothing(tmp_path: Path, refused_port: int) -> None:
     reports = tmp_path / "reports"
     result = CliRunner().invoke(
         main,
@@ -39,7 +39,7 @@ def test_an_unreachable_host_exits_3_and_writes_nothing(tmp_path: Path, free_por
             "capacity",
             "smoke",
             "--host",
-            f"http://127.0.0.1:{free_port}",
+            f"http://127.0.0.1:{refused_port}",
             "--reports-dir",
             str(reports),
             "-q",

@@ -34,11 +34,12 @@ def _wait(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-
         gevent.sleep(0.05)
 
 
-def test_a_worker_given_up_on_stops_its_users_and_is_not_counted_twice(free_port: int) -> None:
+def test_a_worker_given_up_on_stops_its_users_and_is_not_counted_twice() -> None:
     master_env = Environment(user_classes=[Idle], events=locust.events, stop_timeout=0)
-    master = master_env.create_master_runner("127.0.0.1", free_port)
+    master = master_env.create_master_runner("127.0.0.1", 0)  # the kernel picks the port
+    port = master.server.port
     workers = [
-        Environment(user_classes=[Idle]).create_worker_runner("127.0.0.1", free_port)
+        Environment(user_classes=[Idle]).create_worker_runner("127.0.0.1", port)
         for _ in range(2)
     ]
     slow, other = workers
