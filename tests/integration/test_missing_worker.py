@@ -39,8 +39,7 @@ def test_a_worker_given_up_on_stops_its_users_and_is_not_counted_twice() -> None
     master = master_env.create_master_runner("127.0.0.1", 0)  # the kernel picks the port
     port = master.server.port
     workers = [
-        Environment(user_classes=[Idle]).create_worker_runner("127.0.0.1", port)
-        for _ in range(2)
+        Environment(user_classes=[Idle]).create_worker_runner("127.0.0.1", port) for _ in range(2)
     ]
     slow, other = workers
     stops: list[int] = []
