@@ -67,7 +67,11 @@ def _client(url: str) -> httpx.Client:
     return httpx.Client(
         base_url=url,
         timeout=30,
-        limits=httpx.Limits(max_connections=128, max_keepalive_connections=128),
+        # idle connections expire before the store's 5 s keep-alive closes them: with equal
+        # timeouts a reused connection can be closed under the request (reset, "disconnected")
+        limits=httpx.Limits(
+            max_connections=128, max_keepalive_connections=128, keepalive_expiry=2.0
+        ),
     )
 
 
