@@ -40,6 +40,20 @@ def run_looks(cand, base, *, plan=PLAN, endpoints=(TOTAL,), margin=5.0, seconds=
     return looks
 
 
+def _gate(look, endpoints=(TOTAL,)):  # type: ignore[no-untyped-def]
+    """The gate result of ``look`` at a +5 % p95 margin and a 1 pp error margin."""
+    return ab_gate_result(
+        look,
+        run_id="r",
+        run_path="p",
+        scenario="s",
+        baseline_url="http://b",
+        margin_pct=5.0,
+        error_margin_pct=1.0,
+        endpoints=list(endpoints),
+    )
+
+
 def test_plan_spends_alpha_over_looks_and_rules() -> None:
     assert PLAN.looks == 12
     assert PLAN.look_times()[0] == 5 and PLAN.look_times()[-1] == 60
@@ -55,16 +69,7 @@ def test_early_fail_on_a_clear_regression() -> None:
     looks = run_looks(cand, base)
     assert looks[-1].decision == "FAIL"
     assert looks[-1].t_s < 30
-    result = ab_gate_result(
-        looks[-1],
-        run_id="r",
-        run_path="p",
-        scenario="s",
-        baseline_url="http://b",
-        margin_pct=5.0,
-        error_margin_pct=1.0,
-        endpoints=[TOTAL],
-    )
+    result = _gate(looks[-1])
     assert result.exit_code == 1
     failed = [r for r in result.rules if r.passed is False]
     assert failed and failed[0].message.startswith("candidate p95 ")
@@ -76,16 +81,7 @@ def test_early_pass_when_identical_and_narrow() -> None:
     looks = run_looks(cand, base)
     assert looks[-1].decision == "PASS"
     assert not looks[-1].final
-    result = ab_gate_result(
-        looks[-1],
-        run_id="r",
-        run_path="p",
-        scenario="s",
-        baseline_url="http://b",
-        margin_pct=5.0,
-        error_margin_pct=1.0,
-        endpoints=[TOTAL],
-    )
+    result = _gate(looks[-1])
     assert result.exit_code == 0
     assert all(r.decision in ("valid", "within margin") for r in result.rules)
 
@@ -98,16 +94,7 @@ def test_budget_reached_passes_as_not_significant() -> None:
     last = looks[-1]
     assert last.final and last.t_s == 20
     assert last.decision == "PASS"
-    result = ab_gate_result(
-        last,
-        run_id="r",
-        run_path="p",
-        scenario="s",
-        baseline_url="http://b",
-        margin_pct=5.0,
-        error_margin_pct=1.0,
-        endpoints=[TOTAL],
-    )
+    result = _gate(last)
     assert result.exit_code == 0
     p95 = [r for r in result.rules if r.metric == "p95_ms"]
     assert p95[0].decision == "not significant"
@@ -141,16 +128,7 @@ def test_too_little_data_keeps_looking() -> None:
         min_endpoint_requests=50,
         final=True,
     )
-    result = ab_gate_result(
-        final,
-        run_id="r",
-        run_path="p",
-        scenario="s",
-        baseline_url="http://b",
-        margin_pct=5.0,
-        error_margin_pct=1.0,
-        endpoints=[TOTAL, "GET /none"],
-    )
+    result = _gate(final, endpoints=[TOTAL, "GET /none"])
     skipped = [r for r in result.rules if r.endpoint == "GET /none"]
     assert skipped and all(r.status == "skipped" for r in skipped)
 
@@ -172,16 +150,7 @@ def test_one_arm_down_is_invalid_naming_the_arm(arm: str) -> None:
         min_endpoint_requests=50,
     )
     assert look.decision == INVALID_LOOK and arm in (look.problem or "")
-    result = ab_gate_result(
-        look,
-        run_id="r",
-        run_path="p",
-        scenario="s",
-        baseline_url="http://b",
-        margin_pct=5.0,
-        error_margin_pct=1.0,
-        endpoints=[TOTAL],
-    )
+    result = _gate(look)
     assert result.exit_code == 3 and arm in result.rules[0].message
 
 
