@@ -9,7 +9,6 @@ report, prints and exits with the gate's code (with ``--gate``) or 0.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -195,7 +194,6 @@ def execute_ab(options: dict[str, Any], ab: dict[str, Any], loaded: Scenario) ->
             judged.result,
             junit=junit,
             summary=summary,
-            step_summary=os.environ.get("GITHUB_STEP_SUMMARY") or None,
             run_dir=result.run_dir,
         )
     sys.exit(judged.result.exit_code if gate else 0)

@@ -35,16 +35,16 @@ def publish_gate(
     *,
     junit: Path | None = None,
     summary: Path | None = None,
-    step_summary: str | None = None,
     run_dir: Path | None = None,
 ) -> list[Path]:
     """Print the gate's text summary and warnings; write the requested outputs.
 
-    ``step_summary`` is the ``$GITHUB_STEP_SUMMARY`` path (appended to);
+    The Markdown summary is also appended to ``$GITHUB_STEP_SUMMARY`` when it is set;
     ``run_dir`` gets a ``gate.json`` (skipped with a warning if it is not writable).
     Returns the files written.
     """
 
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY") or None
     for warning in result.warnings:
         click.secho(f"Warning: {warning}", fg="yellow", err=True)
     click.echo(render_text(result))
@@ -90,7 +90,6 @@ def gate_ab_folder(
         judged.result,
         junit=junit,
         summary=summary,
-        step_summary=os.environ.get("GITHUB_STEP_SUMMARY") or None,
         run_dir=path,
     )
     if report:
@@ -178,7 +177,6 @@ def gate_command(
         result,
         junit=junit,
         summary=summary,
-        step_summary=os.environ.get("GITHUB_STEP_SUMMARY") or None,
         run_dir=run.path,
     )
     if report:

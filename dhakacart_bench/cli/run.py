@@ -91,8 +91,6 @@ def execute(options: dict[str, Any], **config: Any) -> None:
     click.echo("")
     click.echo(outcome.describe())
     if outcome.gate is not None:
-        import os
-
         from dhakacart_bench.cli.gate import publish_gate
 
         click.echo("")
@@ -100,7 +98,6 @@ def execute(options: dict[str, Any], **config: Any) -> None:
             outcome.gate,
             junit=junit,
             summary=summary,
-            step_summary=os.environ.get("GITHUB_STEP_SUMMARY") or None,
             run_dir=result.run_dir,
         )
     sys.exit(outcome.exit_code)
