@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 from hdrh.histogram import HdrHistogram
 
 from dhakacart_bench.errors import RunFolderError, UsageError
+from dhakacart_bench.runfolder import series
 from dhakacart_bench.runfolder.layout import (
+    ENDPOINT_TIMESERIES_COLUMNS,
     ENDPOINT_TIMESERIES_CSV,
     ERRORS_JSON,
     FORMAT,
@@ -25,6 +27,7 @@ from dhakacart_bench.runfolder.layout import (
     HISTOGRAMS_JSON,
     RUN_JSON,
     SUMMARY_JSON,
+    TIMESERIES_COLUMNS,
     TIMESERIES_CSV,
     TOTAL,
     WINDOWS_JSONL,
@@ -231,6 +234,8 @@ class Run:
                 found.append(f"{path}: {len(bad)} bad line(s) skipped: {named}{more}")
             if not good and self.summary.total.count:
                 found.append(f"{path}: no window of the {self.summary.total.count:,} requests")
+        for table in (TIMESERIES_CSV, ENDPOINT_TIMESERIES_CSV):
+            found.extend(self._table(table)[1])
         self._cache["problems"] = found
         return tuple(found)
 
@@ -243,25 +248,33 @@ class Run:
                 " judged as a whole: " + " | ".join(found)
             )
 
-    def _csv(self, name: str) -> pandas.DataFrame:
-        import pandas
-
-        path = self.path / name
-        if not path.is_file():
-            raise RunFolderError(f"{path}: missing from the run folder")
-        try:
-            return pandas.read_csv(path, encoding="utf-8")
-        except (ValueError, pandas.errors.ParserError, pandas.errors.EmptyDataError) as exc:
-            # UnicodeDecodeError is a ValueError
-            raise RunFolderError(f"{path}: not a readable CSV file ({exc})") from None
+    def _table(self, name: str) -> tuple[pandas.DataFrame, list[str]]:
+        """One of the two CSV tables and its problems, read once (see
+        :mod:`~dhakacart_bench.runfolder.series`): a damaged table is rebuilt from
+        windows.jsonl, never fatal."""
+        cached = self._cache.get(name)
+        if cached is None:
+            columns = TIMESERIES_COLUMNS if name == TIMESERIES_CSV else ENDPOINT_TIMESERIES_COLUMNS
+            frame, found = series.read_table(self.path / name, columns)
+            if frame is None:
+                if name == TIMESERIES_CSV:
+                    failures, _ = self._table(ENDPOINT_TIMESERIES_CSV)
+                    frame = series.rebuild_timeseries(self.iter_windows(), failures)
+                    unknown = "users, bytes and the generator's columns"
+                else:
+                    frame = series.rebuild_endpoint_timeseries(self.iter_windows())
+                    unknown = "failures per second"
+                found = [f"{found[0]}; rebuilt from {WINDOWS_JSONL} ({unknown} unknown)"]
+            cached = self._cache[name] = (frame, found)
+        return cached[0].copy(), list(cached[1])
 
     def timeseries(self) -> pandas.DataFrame:
         """timeseries.csv as a DataFrame (one row per second; NaN latency when idle)."""
-        return self._csv(TIMESERIES_CSV)
+        return self._table(TIMESERIES_CSV)[0]
 
     def endpoint_timeseries(self) -> pandas.DataFrame:
         """endpoint_timeseries.csv as a DataFrame."""
-        return self._csv(ENDPOINT_TIMESERIES_CSV)
+        return self._table(ENDPOINT_TIMESERIES_CSV)[0]
 
 
 def load_run(path: Path | str) -> Run:

@@ -17,7 +17,13 @@ from click.testing import CliRunner, Result
 from dhakacart_bench.cli import main
 from dhakacart_bench.errors import ScenarioError
 from dhakacart_bench.report.terminal import progress_line
-from dhakacart_bench.runfolder.layout import HISTOGRAMS_JSON, RUN_JSON, WINDOWS_JSONL
+from dhakacart_bench.runfolder.layout import (
+    ENDPOINT_TIMESERIES_CSV,
+    HISTOGRAMS_JSON,
+    RUN_JSON,
+    TIMESERIES_CSV,
+    WINDOWS_JSONL,
+)
 from tests.synthetic import MakeRun
 
 NOT_UTF8 = b"\xff\xfe\x00x"
@@ -107,6 +113,47 @@ def test_gate_on_an_incomplete_folder_decides_once(run_dir: Path, damage: str) -
     result = invoke("gate", run_dir)
     assert_usage_error(result, "incomplete")
     assert "PASS" not in result.output
+    assert not (run_dir / "gate.json").exists()
+
+
+def _damage_table(path: Path, damage: str) -> str:
+    """Damage one CSV table; return the words its problem must say."""
+    lines = path.read_text().splitlines()
+    if damage == "missing":
+        path.unlink()
+        return "missing from the run folder; rebuilt from windows.jsonl"
+    if damage == "not utf-8":
+        path.write_bytes(NOT_UTF8)
+        return "not UTF-8 text (offset 0); rebuilt from windows.jsonl"
+    if damage == "no header":
+        path.write_text("a,b\n1,2\n")
+        return "not a table of this run"
+    if damage == "bad value":
+        cells = lines[4].split(",")
+        cells[-3] = "12ms"  # a latency column
+        lines[4] = ",".join(cells)
+    else:  # an extra field: a line the CSV parser cannot place
+        lines[4] += ",1,2,3"
+    path.write_text("\n".join(lines) + "\n")
+    return "1 bad line(s) blanked or skipped (line 5)"
+
+
+@pytest.mark.parametrize("table", [TIMESERIES_CSV, ENDPOINT_TIMESERIES_CSV])
+@pytest.mark.parametrize(
+    "damage", ["missing", "not utf-8", "no header", "bad value", "extra field"]
+)
+def test_a_damaged_time_series_table_is_named_and_the_report_renders(
+    run_dir: Path, table: str, damage: str
+) -> None:
+    words = _damage_table(run_dir / table, damage)
+    result = invoke("report", run_dir)
+    assert result.exit_code == 0, result.output
+    html = (run_dir / "report.html").read_text()
+    assert "Data incomplete" in html
+    assert f"{table}: {words}" in html
+    assert "<img" in html or "<svg" in html  # the charts are still drawn
+    gate = invoke("gate", run_dir, "--no-report")
+    assert_usage_error(gate, "incomplete", table)
     assert not (run_dir / "gate.json").exists()
 
 

@@ -137,6 +137,21 @@ def _template_run() -> Path:
     return write_synthetic_run(parent, seconds=6, endpoints={"GET /a": 5.0, "GET /b": 9.0})
 
 
+def csv_with_one_cell(name: str, data: st.DataObject) -> bytes:
+    """The template's CSV table ``name`` with one drawn cell replaced by arbitrary text
+    (or one line cut short)."""
+    lines = (_template_run() / name).read_text(encoding="utf-8").splitlines()
+    row = data.draw(st.integers(min_value=0, max_value=len(lines) - 1), label="line")
+    cells = lines[row].split(",")
+    if data.draw(st.booleans(), label="cut the line"):
+        cells = cells[: data.draw(st.integers(min_value=0, max_value=len(cells)), label="keep")]
+    else:
+        column = data.draw(st.integers(min_value=0, max_value=len(cells) - 1), label="column")
+        cells[column] = data.draw(st.text(max_size=8), label="cell")
+    lines[row] = ",".join(cells)
+    return ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass")
+
+
 def template_file(name: str) -> Any:
     """The template run folder's ``name``, parsed (JSON) or as lines (windows.jsonl)."""
     text = (_template_run() / name).read_text(encoding="utf-8")
@@ -161,6 +176,8 @@ def check_run_folder(folder: Path, name: str, content: bytes) -> str:
         run = load_run(run_dir)
         run.problems()
         list(run.iter_windows())
+        run.timeseries()
+        run.endpoint_timeseries()
         for endpoint in ["*", *run.endpoints()]:
             with contextlib.suppress(KeyError):  # an endpoint in summary, not in histograms
                 run.histogram(endpoint)

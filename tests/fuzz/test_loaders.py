@@ -14,10 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dhakacart_bench.runfolder.layout import (
+    ENDPOINT_TIMESERIES_CSV,
     ERRORS_JSON,
     HISTOGRAMS_JSON,
     RUN_JSON,
     SUMMARY_JSON,
+    TIMESERIES_CSV,
     WINDOWS_JSONL,
 )
 from tests.fuzz import loaders
@@ -29,6 +31,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 JSON_FILES = (RUN_JSON, SUMMARY_JSON, ERRORS_JSON, HISTOGRAMS_JSON)
+CSV_FILES = (TIMESERIES_CSV, ENDPOINT_TIMESERIES_CSV)
 
 
 def _folder() -> Path:
@@ -51,7 +54,7 @@ def test_scenario_shapes(data: st.DataObject) -> None:
     assert loaders.check_scenario(_folder(), text) in ("ok", "error")
 
 
-@pytest.mark.parametrize("name", [*JSON_FILES, WINDOWS_JSONL])
+@pytest.mark.parametrize("name", [*JSON_FILES, WINDOWS_JSONL, *CSV_FILES])
 @FUZZ
 @given(content=loaders.RAW_BYTES)
 def test_run_folder_file_bytes(name: str, content: bytes) -> None:
@@ -110,3 +113,11 @@ def test_the_mutations_reach_both_outcomes() -> None:
     base = json.dumps(loaders.template_baseline()).encode()
     assert loaders.check_baseline(folder, base) == "ok"
     assert loaders.check_baseline(folder, b"{}") == "error"
+
+
+@pytest.mark.parametrize("name", CSV_FILES)
+@FUZZ
+@given(data=st.data())
+def test_run_folder_csv_cells(name: str, data: st.DataObject) -> None:
+    content = loaders.csv_with_one_cell(name, data)
+    assert loaders.check_run_folder(_folder(), name, content) in ("ok", "error")

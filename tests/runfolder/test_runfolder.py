@@ -269,3 +269,30 @@ def test_probe_csv_round_trip() -> None:
     assert classify_status(503) == (False, "5xx")
     assert classify_status(404) == (False, "4xx")
     assert classify_status(302) == (True, "ok")
+
+
+def test_a_rebuilt_timeseries_matches_the_written_one(make_run) -> None:
+    """What windows.jsonl holds (requests, latency per second) is what timeseries.csv
+    said: a table rebuilt from the windows loses only the columns the windows lack."""
+    from dhakacart_bench.runfolder import series
+
+    folder = make_run(seconds=15)
+    run = load_run(folder)
+    written = run.timeseries()
+    rebuilt = series.rebuild_timeseries(run.iter_windows(), run.endpoint_timeseries())
+    assert list(rebuilt["second"]) == list(written["second"])
+    for column in ("requests", "failures", "rps", "mean_ms", "p50_ms", "p95_ms", "max_ms"):
+        assert rebuilt[column].fillna(-1).tolist() == pytest.approx(
+            written[column].fillna(-1).tolist(),
+            rel=1e-3,  # the mean: HDR's, not the exact sum
+        ), column
+    assert rebuilt["users"].isna().all()
+
+    per_endpoint = series.rebuild_endpoint_timeseries(run.iter_windows())
+    original = run.endpoint_timeseries()
+    for column in ("second", "requests", "p95_ms", "max_ms"):
+        assert per_endpoint[column].tolist() == pytest.approx(
+            original[column].tolist(),
+            rel=1e-3,  # clamped to HDR's min/max, not the exact ones
+        ), column
+    assert per_endpoint["failures"].isna().all()
