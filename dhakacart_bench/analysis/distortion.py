@@ -4,9 +4,10 @@ Other processes' CPU (or a generator out of CPU) delays requests before they are
 and responses before they are timed: latencies, throughput and recovery times become
 untrustworthy, and so do client-side timeouts. It does not make the target refuse or
 reset connections, answer 5xx, send a wrong body, drop out of a deploy, or break an
-invariant. :func:`failure_stands` says whether a missed SLO is one of the latter, so the
-verdict can FAIL a busy run on what the busy machine could not have caused and leave
-only the rest INCONCLUSIVE (docs/reports.md).
+invariant. Probe checks and requests that timed out are the client's doubt; the rest
+of an availability figure is not. :func:`failure_stands` says whether a missed SLO is
+one of the latter, so the verdict can FAIL a busy run on what the busy machine could
+not have caused and leave only the rest INCONCLUSIVE (docs/reports.md).
 """
 
 from __future__ import annotations
@@ -49,5 +50,47 @@ def failure_stands(run: Run, result: SloResult) -> bool:
     if result.metric == "error_rate":
         rate = untimed_error_rate(run, result.endpoint)
         return rate is not None and result.target_max is not None and rate > result.target_max
-    # invariants, availability, failed requests during deploys, gaps
+    if result.metric in UNTIMED_RELIABILITY:
+        value = untimed_reliability(run, result.metric, result.endpoint)
+        if value is None:
+            return False  # nothing but timeouts: all of it could be the machine's
+        if result.target_max is not None and value > result.target_max:
+            return True
+        return result.target_min is not None and value < result.target_min
+    # invariants
     return True
+
+
+#: Reliability metrics measured again without timed-out probe checks and requests.
+UNTIMED_RELIABILITY = frozenset({"availability_pct", "longest_gap_s", "deploy_failed_requests"})
+
+
+def untimed_reliability(run: Run, metric: str, endpoint: str = ALL_ENDPOINTS) -> float | None:
+    """A reliability metric without what a slow client can cause by itself: probe
+    checks that timed out are left out (neither up nor down), and so are timed-out
+    requests among a deploy's failed ones. None: nothing left to measure."""
+    from dhakacart_bench.analysis.reliability import load_reliability
+    from dhakacart_bench.stats.availability import availability, longest_gap
+
+    rel = load_reliability(run)
+    if metric == "deploy_failed_requests":
+        if not rel.deploys:
+            return None
+        failed = 0
+        for d in rel.deploys:
+            timed_out = sum(
+                int(e.get("count") or 0)
+                for e in d.locust_errors
+                if e.get("kind") in CLIENT_TIMED_KINDS
+            )
+            probe_timed_out = sum(n for k, n in d.probe_by_kind.items() if k in CLIENT_TIMED_KINDS)
+            failed += max(0, d.locust_failed - timed_out) + d.probe_failed - probe_timed_out
+        return float(failed)
+    if rel.checks is None:
+        return None
+    kept = [c for c in rel.checks if c.kind not in CLIENT_TIMED_KINDS]
+    if metric == "longest_gap_s":
+        interval = float((rel.probe or {}).get("interval_s") or 0)
+        return longest_gap(kept, interval_s=interval).length_s if kept else None
+    row = availability(kept).get(endpoint)
+    return None if row is None else row.pct

@@ -109,3 +109,72 @@ def test_too_few_requests_still_voids_even_a_standing_failure(make_run: MakeRun)
     scenario = replace(run.scenario, gate=replace(run.scenario.gate, min_requests=10**9))
     rewrite_meta(path, scenario=scenario)
     assert evaluate_verdict(load_run(path)).status == INCONCLUSIVE
+
+
+def _probed_run(make_run: MakeRun, *, kind: str, foreign: list[float]) -> Path:
+    """A 30 s run whose probe checked ``/healthz`` every 0.5 s: 60 checks, the 10 from
+    second 10 to 15 failed with ``kind``; availability SLO 99 %, longest gap ≤ 2 s."""
+    from dhakacart_bench.runfolder.writer import probe_csv_text
+    from dhakacart_bench.stats.availability import Check
+
+    slos = [
+        {"metric": "availability_pct", "endpoint": "*", "min": 99.0, "name": "available 99%"},
+        {"metric": "longest_gap_s", "endpoint": "*", "max": 2.0, "name": "no gap over 2 s"},
+    ]
+    path = make_run(seconds=30, slos=slos)
+    checks = [
+        Check(t / 2, "/healthz", not 20 <= t < 30, None if 20 <= t < 30 else 200, "ok", 3.0)
+        for t in range(60)
+    ]
+    checks = [c if c.ok else replace(c, kind=kind) for c in checks]
+    (path / "probe.csv").write_text(probe_csv_text(checks))
+    probe = {"file": "probe.csv", "interval_s": 0.5, "slo_pct": 99.0}
+    rewrite_meta(path, machine=assess_host(foreign), sidecars={"probe": probe})
+    return path
+
+
+def test_probe_timeouts_on_a_busy_machine_do_not_count_as_downtime(make_run: MakeRun) -> None:
+    run = load_run(_probed_run(make_run, kind="timeout", foreign=BUSY))
+    verdict = evaluate_verdict(run)
+    missed = {r.name: r for r in verdict.slos if r.passed is False}
+    assert set(missed) == {"available 99%", "no gap over 2 s"}  # measured as they were
+    assert verdict.status == INCONCLUSIVE
+    assert verdict.standing == ()
+    assert evaluate_gate(run, baseline=None).exit_code == 3
+
+
+@pytest.mark.parametrize("kind", ["refused", "5xx"])
+def test_probe_refusals_on_a_busy_machine_are_downtime(make_run: MakeRun, kind: str) -> None:
+    run = load_run(_probed_run(make_run, kind=kind, foreign=BUSY))
+    verdict = evaluate_verdict(run)
+    assert verdict.status == FAIL
+    assert set(verdict.standing) == {"available 99%", "no gap over 2 s"}
+    assert evaluate_gate(run, baseline=None).exit_code == 1
+
+
+def test_probe_timeouts_on_a_quiet_machine_are_downtime(make_run: MakeRun) -> None:
+    run = load_run(_probed_run(make_run, kind="timeout", foreign=QUIET))
+    assert evaluate_verdict(run).status == FAIL
+
+
+@pytest.mark.parametrize(("kind", "status"), [("timeout", INCONCLUSIVE), ("connection", FAIL)])
+def test_a_deploys_timed_out_requests_are_the_machines_doubt(
+    make_run: MakeRun, kind: str, status: str
+) -> None:
+    """A deploy from second 10 to 14; every request failed in it, all of ``kind``."""
+    slo = {"metric": "deploy_failed_requests", "endpoint": "*", "max": 0.0, "name": "no failed"}
+    path = make_run(
+        seconds=30, slos=[slo], error_rate=lambda second, _e, _u: 1.0 if 10 <= second <= 14 else 0.0
+    )
+    failed = int(load_run(path).summary.total.failures)
+    assert failed > 0
+    record = {"endpoint": "GET /api/products", "kind": kind, "status": None, "count": failed}
+    record |= {"message": "timed out", "first_seen_s": 10.0, "last_seen_s": 14.5}
+    (path / ERRORS_JSON).write_text(json.dumps([record]))
+    event = {"action": "deploy", "index": 0, "label": "deploy", "ok": True}
+    event["window"] = {"start_s": 10.0, "end_s": 13.0}
+    rewrite_meta(path, machine=assess_host(BUSY), sidecars={"events": {"events": [event]}})
+    run = load_run(path)
+    verdict = evaluate_verdict(run)
+    assert [r.passed for r in verdict.slos if r.name == "no failed"] == [False]
+    assert verdict.status == status

@@ -69,6 +69,11 @@ class ProbeSidecar:
             timeout=self.spec.timeout_s,
             follow_redirects=False,
             headers={"User-Agent": "dhakacart-bench-probe"},
+            # A new connection per check, as an uptime probe opens one: it checks that
+            # the target accepts connections (what a deploy breaks), and no check can
+            # reuse a kept-alive connection the server is closing at that moment (a
+            # false "reset" when the interval meets the server's keep-alive timeout).
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
         self._pending = gevent.pool.Group()
         self._loop = gevent.spawn(self._run)
