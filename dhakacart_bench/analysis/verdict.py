@@ -19,6 +19,7 @@ from dhakacart_bench.analysis.distortion import failure_stands
 from dhakacart_bench.analysis.omission import Omission, coordinated_omission
 from dhakacart_bench.analysis.scale import Scale, scale_of
 from dhakacart_bench.analysis.slos import evaluate_slos, invariants_state
+from dhakacart_bench.scenario.metrics import LATENCY_METRICS
 
 if TYPE_CHECKING:
     from dhakacart_bench.analysis.slos import SloResult
@@ -212,6 +213,13 @@ def evaluate_verdict(run: Run, slos: Iterable[SloResult] | None = None) -> Verdi
         f"{r.name}: {r.reason}." if r in standing else f"(Not trusted) {r.name}: {r.reason}."
         for r in failed
     ]
+    beyond = []  # why a latency failure stands on a distorted run (not a doubt)
+    if distort and any(r.metric in LATENCY_METRICS for r in standing):
+        lag = meta.generator.lag_ms_max
+        beyond.append(
+            f"The latency target was missed by more than the load generator's worst"
+            f" event-loop stall ({lag:,.0f} ms) can have added: that miss is the target's."
+        )
     validity = tuple(doubts)
     # the scale and the stalls are facts about the evidence, carried as fields
     omission = coordinated_omission(run)
@@ -224,7 +232,7 @@ def evaluate_verdict(run: Run, slos: Iterable[SloResult] | None = None) -> Verdi
     if standing and not distrust:
         return Verdict(
             FAIL,
-            (*slo_reasons, *doubts, *hidden),
+            (*slo_reasons, *beyond, *doubts, *hidden),
             results,
             validity,
             scale=scale,

@@ -178,3 +178,36 @@ def test_a_deploys_timed_out_requests_are_the_machines_doubt(
     verdict = evaluate_verdict(run)
     assert [r.passed for r in verdict.slos if r.name == "no failed"] == [False]
     assert verdict.status == status
+
+
+@pytest.mark.parametrize(
+    ("lag_ms", "foreign", "status"),
+    [
+        (5.0, QUIET, FAIL),  # 3.8 s against 250 ms: no 5 ms stall explains it
+        (1500.0, QUIET, INCONCLUSIVE),  # 3 x (1500 + 50) ms could (p95 3.8 s): not trusted
+        (5.0, BUSY, INCONCLUSIVE),  # other processes may have slowed the target itself
+    ],
+)
+def test_a_latency_miss_beyond_the_generators_stalls_stands(
+    make_run: MakeRun, lag_ms: float, foreign: list[float], status: str
+) -> None:
+    """A target that saturated the machine it shares with the generator (the generator
+    at full CPU, its loop lagging ``lag_ms``): p95 3.8 s against an SLO of 250 ms."""
+    slo = {"metric": "p95_ms", "endpoint": "*", "max": 250.0, "name": "p95 250 ms"}
+    path = make_run(seconds=30, slos=[slo], latency_model=lambda _e, _u: 2000.0)
+    rewrite_meta(path, machine=assess_host(foreign), generator=assess([(99.0, lag_ms)] * 30))
+    run = load_run(path)
+    assert run.meta.generator.saturated
+    verdict = evaluate_verdict(run)
+    assert verdict.status == status
+    assert (verdict.standing == ("p95 250 ms",)) == (status == FAIL)
+    if status == FAIL:
+        assert any("worst event-loop stall (5 ms)" in r for r in verdict.reasons)
+        assert evaluate_gate(run, baseline=None).exit_code == 1
+
+
+def test_the_stall_bound_uses_the_health_probes_resolution() -> None:
+    from dhakacart_bench.analysis.distortion import LAG_PROBE_MS
+    from dhakacart_bench.measure.health import LAG_PROBE_INTERVAL_S
+
+    assert LAG_PROBE_INTERVAL_S * 1000 == LAG_PROBE_MS
