@@ -93,10 +93,7 @@ def make_database(path: Path, rows: int) -> None:
         )
         db.executemany(
             "INSERT INTO items VALUES (?, ?, ?, ?, ?)",
-            (
-                (i, f"item {i}", i % 50, (i * 7919) % 100_000 / 100, "x" * 200)
-                for i in range(rows)
-            ),
+            ((i, f"item {i}", i % 50, (i * 7919) % 100_000 / 100, "x" * 200) for i in range(rows)),
         )
 
 
