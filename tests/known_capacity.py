@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from dhakacart_bench.target.commands import free_port_on
+from dhakacart_bench.target.commands import fd_binds, listening_sockets
 
 HOLD_ENV = "KNOWN_CAPACITY_HOLD_MS"
 
@@ -41,7 +41,8 @@ def app(environ: dict, start_response):  # type: ignore[no-untyped-def]
 @contextmanager
 def serve_known_capacity(threads: int, hold_ms: float, *, timeout_s: float = 20.0) -> Iterator[str]:
     """Serve :func:`app` with gunicorn gthread (1 worker x ``threads``); yield its URL."""
-    port = free_port_on(("127.0.0.1",))
+    sockets = listening_sockets(("127.0.0.1",))  # held: no race for the port
+    port = sockets[0].getsockname()[1]
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, HOLD_ENV: str(hold_ms), "PYTHONPATH": str(root)}
     command = [
@@ -50,7 +51,7 @@ def serve_known_capacity(threads: int, hold_ms: float, *, timeout_s: float = 20.
         "gunicorn",
         "tests.known_capacity:app",
         "--bind",
-        f"127.0.0.1:{port}",
+        fd_binds(sockets),
         "--workers",
         "1",
         "--worker-class",
@@ -64,7 +65,12 @@ def serve_known_capacity(threads: int, hold_ms: float, *, timeout_s: float = 20.
         "--log-level",
         "warning",
     ]
-    proc = subprocess.Popen(command, env=env, cwd=root, start_new_session=True)
+    try:
+        proc = subprocess.Popen(
+            command, env=env, cwd=root, start_new_session=True, pass_fds=[sockets[0].fileno()]
+        )
+    finally:
+        sockets[0].close()
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s

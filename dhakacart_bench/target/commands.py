@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -59,22 +60,33 @@ class StoreSettings:
     worker_connections: int = 1000  # per worker process
 
 
-def free_port_on(hosts: tuple[str, ...], attempts: int = 50) -> int:
-    """A TCP port free on every one of ``hosts`` a moment ago."""
-    import socket
-
+def listening_sockets(hosts: tuple[str, ...], attempts: int = 50) -> list[socket.socket]:
+    """Bound, listening TCP sockets on every one of ``hosts``, all on one port the kernel
+    chose for the first, inheritable: hand them to gunicorn as ``--bind fd://N`` (with
+    ``pass_fds``) and no other process can take the port between choosing and serving.
+    The caller closes its copies once the server has them."""
     for _ in range(attempts):
-        with socket.socket() as probe:
-            probe.bind((hosts[0], 0))
-            port = int(probe.getsockname()[1])
+        sockets: list[socket.socket] = []
         try:
-            for host in hosts[1:]:
-                with socket.socket() as other:
-                    other.bind((host, port))
+            for host in hosts:
+                sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+                sockets.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind((host, sockets[0].getsockname()[1] if len(sockets) > 1 else 0))
         except OSError:
+            for sock in sockets:
+                sock.close()
             continue
-        return port
+        for sock in sockets:
+            sock.listen(128)  # gunicorn listens again with its own backlog
+            sock.set_inheritable(True)
+        return sockets
     raise StoreError(f"no port free on all of {', '.join(hosts)}")
+
+
+def fd_binds(sockets: list[socket.socket]) -> str:
+    """gunicorn's bind value (``STORE_BIND`` or ``--bind``) for inherited sockets."""
+    return ",".join(f"fd://{sock.fileno()}" for sock in sockets)
 
 
 def gunicorn_command(python: str | None = None) -> list[str]:

@@ -16,6 +16,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -27,8 +28,9 @@ from dhakacart_bench.target.commands import (
     BENCH_PASSWORD_HASH,
     LOG_TAIL_LINES,
     SQLITE_FILE,
-    free_port_on,
+    fd_binds,
     gunicorn_command,
+    listening_sockets,
     seed_command,
     store_env,
     tail,
@@ -87,16 +89,15 @@ class ManagedStore:
             raise
         return self
 
-    def _env(self, port: int | None = None) -> dict[str, str]:
+    def _env(self, port: int | None, sockets: list[socket.socket]) -> dict[str, str]:
         prometheus_dir = self._data_dir / "prometheus"  # type: ignore[operator]
         shutil.rmtree(prometheus_dir, ignore_errors=True)
         prometheus_dir.mkdir(parents=True)
         s = self.settings
         port = s.port if port is None else port
-        if s.extra_hosts and port == 0:
-            port = free_port_on((s.host, *s.extra_hosts))
+        hosts = (s.host, *s.extra_hosts)
         env = store_env(
-            bind=",".join(f"{host}:{port}" for host in (s.host, *s.extra_hosts)),
+            bind=fd_binds(sockets) if sockets else ",".join(f"{h}:{port}" for h in hosts),
             workers=s.workers,
             threads=s.threads,
             database_url=self.database_url,
@@ -147,14 +148,26 @@ class ManagedStore:
     def _spawn(self, port: int | None = None) -> None:
         if self._log is None:
             self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self._proc = subprocess.Popen(
-            gunicorn_command(),
-            env=self._env(port),
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # own process group: stop() signals all of it
-        )
+        s = self.settings
+        # several addresses on one kernel-chosen port: bound here and inherited, so the
+        # port cannot be taken between choosing it and gunicorn serving it (one address
+        # on port 0 is bound by gunicorn itself and read back from its log)
+        chosen = port if port is not None else s.port
+        hosts = (s.host, *s.extra_hosts)
+        sockets = listening_sockets(hosts) if s.extra_hosts and not chosen else []
+        try:
+            self._proc = subprocess.Popen(
+                gunicorn_command(),
+                env=self._env(port, sockets),
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # own process group: stop() signals all of it
+                pass_fds=[sock.fileno() for sock in sockets],
+            )
+        finally:
+            for sock in sockets:  # gunicorn holds them now: a restart must refuse
+                sock.close()
         self.pid = self._proc.pid
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
