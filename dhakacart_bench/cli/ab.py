@@ -19,6 +19,7 @@ import click
 from dhakacart_bench.cli.options import Decorator, setting_option
 from dhakacart_bench.errors import UsageError
 from dhakacart_bench.runfolder.layout import TOTAL
+from dhakacart_bench.scenario.model import CandidateSpec
 
 if TYPE_CHECKING:
     from dhakacart_bench.scenario.model import Scenario
@@ -104,6 +105,18 @@ def _faults(text: str | None) -> dict[str, Any] | None:
     return value
 
 
+def candidate_changes(
+    ab: dict[str, Any], written: CandidateSpec | None
+) -> tuple[dict[str, Any] | None, int | None]:
+    """The bundled candidate's fault knobs and gunicorn workers: the flags, else the
+    scenario's ``[candidate]``."""
+    written = written or CandidateSpec()
+    faults = _faults(ab.get("candidate_faults")) or (
+        None if written.faults is None else dict(written.faults)
+    )
+    return faults, ab.get("candidate_store_workers") or written.store_workers
+
+
 def execute_ab(options: dict[str, Any], ab: dict[str, Any], loaded: Scenario) -> None:
     """Run an A/B comparison from the parsed options; exit with the gate's code."""
     from dhakacart_bench.cli.gate import publish_gate
@@ -126,9 +139,12 @@ def execute_ab(options: dict[str, Any], ab: dict[str, Any], loaded: Scenario) ->
     if (junit or summary) and not gate:
         raise UsageError("--junit and --summary go with --gate")
     host = options.pop("host")
-    faults = _faults(ab["candidate_faults"])
-    if (faults or ab["candidate_store_workers"]) and host not in (None, BUNDLED):
-        raise UsageError("--candidate-faults / --candidate-store-workers need a bundled candidate")
+    faults, store_workers = candidate_changes(ab, loaded.candidate)
+    if (faults or store_workers) and host not in (None, BUNDLED):
+        raise UsageError(
+            "--candidate-faults / --candidate-store-workers (or the scenario's [candidate])"
+            " need a bundled candidate"
+        )
     run_config = RunConfig(scenario=loaded, host=None, **options)
     pct = ab["p95_regression_pct"]
     margin = float(loaded.gate.p95_regression_pct if pct is None else pct)
@@ -157,7 +173,7 @@ def execute_ab(options: dict[str, Any], ab: dict[str, Any], loaded: Scenario) ->
         candidate_url=None if host in (None, BUNDLED) else host,
         baseline_url=None if ab["against"] == BUNDLED else ab["against"],
         candidate_faults=faults,
-        candidate_store_workers=ab["candidate_store_workers"],
+        candidate_store_workers=store_workers,
         max_duration_s=max_s,
         min_s=plan.min_s,
         every_s=plan.every_s,

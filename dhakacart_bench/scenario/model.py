@@ -119,6 +119,15 @@ class StoreSpec:
 
 
 @dataclass(frozen=True)
+class CandidateSpec:
+    """What an A/B run's bundled candidate changes from the baseline store
+    (``[candidate]``; ``--candidate-faults`` / ``--candidate-store-workers`` override it)."""
+
+    faults: Mapping[str, Any] | None = field(default=None, hash=False)
+    store_workers: int | None = None
+
+
+@dataclass(frozen=True)
 class SLO:
     """A service-level objective: ``metric`` of ``endpoint`` within ``max`` / above ``min``."""
 
@@ -209,6 +218,8 @@ class Scenario:
     time_scale: float = 1.0
     probe: ProbeSpec | None = None
     events: tuple[EventSpec, ...] = ()
+    #: The bundled candidate's changes in an A/B run (``bench run --against``).
+    candidate: CandidateSpec | None = None
     #: A ``LoadTestShape`` class of the locustfile that drives the load (``bench run -f``);
     #: ``load.stages`` is then its plan, read by ticking it on a simulated clock.
     shape_class: str | None = None

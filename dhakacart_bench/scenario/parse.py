@@ -22,6 +22,7 @@ from dhakacart_bench.scenario.model import (
     DEFAULT_ARRIVAL,
     DEFAULT_MODEL,
     MODELS,
+    CandidateSpec,
     LoadSpec,
     Scenario,
     Stage,
@@ -50,6 +51,7 @@ _TOP_KEYS = (
     "gate",
     "probe",
     "events",
+    "candidate",
 )
 _USER_KEYS = ("class", "weight", "fixed_count", "think_time")
 _STORE_KEYS = (
@@ -119,6 +121,7 @@ def _parse_scenario(data: Mapping[str, Any], *, path: Path, cwd: Path) -> Scenar
         gate=parse_gate(top),
         probe=probe,
         events=parse_events(top, length_s=load.duration_s, host=host),
+        candidate=_parse_candidate(top),
     )
 
 
@@ -258,6 +261,21 @@ def _parse_store(top: Table) -> StoreSpec:
         threads=store.integer("threads", defaults.threads),
         users=store.integer("users", defaults.users, minimum=0),
         faults=None if faults is None else copy.deepcopy(dict(faults)),
+    )
+
+
+def _parse_candidate(top: Table) -> CandidateSpec | None:
+    """``[candidate]``: the A/B run's bundled candidate — ``store_workers`` and
+    ``[candidate.faults]`` (the store's fault knobs, as ``--candidate-faults``)."""
+    if not top.has("candidate"):
+        return None
+    table = top.table("candidate", ("faults", "store_workers"))
+    faults = table.data.get("faults")
+    if faults is not None and not isinstance(faults, Mapping):
+        table.fail("faults", f"expected a table ([candidate.faults]), got {show(faults)}")
+    workers = table.integer("store_workers", None)
+    return CandidateSpec(
+        faults=None if faults is None else copy.deepcopy(dict(faults)), store_workers=workers
     )
 
 

@@ -282,3 +282,18 @@ def test_a_path_field_that_is_not_a_string_names_the_key(run_dir: Path) -> None:
     meta["scenario"]["path"] = None
     (run_dir / RUN_JSON).write_text(json.dumps(meta))
     assert_usage_error(invoke("report", run_dir), "run.json: scenario.path", "path string")
+
+
+def test_a_scenarios_candidate_table_needs_a_bundled_candidate(tmp_path: Path) -> None:
+    """[candidate] changes a bundled store: with a --host candidate it is bad usage
+    (exit 2, before any load), as --candidate-faults is."""
+    import shutil
+
+    text = (Path(__file__).resolve().parents[2] / "scenarios" / "ab-smoke.toml").read_text()
+    shutil.copy(Path(__file__).resolve().parents[2] / "locustfiles" / "shoppers.py", tmp_path)
+    scenario = tmp_path / "ab.toml"
+    scenario.write_text(text + '\n[candidate.faults]\nlatency_ms = {"*" = 2}\n')
+    result = invoke(
+        "run", scenario, "--host", "http://127.0.0.1:9", "--against", "bundled", "--no-report"
+    )
+    assert_usage_error(result, "[candidate]", "need a bundled candidate")

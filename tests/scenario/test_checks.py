@@ -251,3 +251,37 @@ def test_bundled_scenarios_still_validate() -> None:
     faults = load_scenario("faults", cwd=REPO)
     assert faults.load.duration_s <= 90
     assert {e.action for e in faults.events} == {"kill-worker", "faults"}
+
+
+def test_a_candidate_table_is_the_bundled_candidates_changes(tmp_path: Path) -> None:
+    from dhakacart_bench.cli.ab import candidate_changes
+    from dhakacart_bench.scenario.model import CandidateSpec
+
+    extra = '[candidate]\nstore_workers = 2\n[candidate.faults]\nlatency_ms = {"*" = 3}\n'
+    s = load_scenario_file(write(tmp_path, extra), cwd=REPO)
+    assert s.candidate == CandidateSpec(faults={"latency_ms": {"*": 3}}, store_workers=2)
+    assert scenario_from_dict(s.to_dict()) == s  # kept in run.json
+    assert load_scenario_file(write(tmp_path, ""), cwd=REPO).candidate is None
+    # the flags override the file; what they leave out comes from it
+    assert candidate_changes({}, s.candidate) == ({"latency_ms": {"*": 3}}, 2)
+    flags = {"candidate_faults": '{"error_rate": 0.1}', "candidate_store_workers": None}
+    assert candidate_changes(flags, s.candidate) == ({"error_rate": 0.1}, 2)
+    assert candidate_changes({"candidate_store_workers": 4}, None) == (None, 4)
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "words"),
+    [
+        ("[candidate]\nfaults = 3\n", "candidate.faults", "expected a table"),
+        ("[candidate]\nstore_workers = 0\n", "candidate.store_workers", "positive integer"),
+        ("[candidate]\nthreads = 4\n", "candidate", "threads"),
+    ],
+)
+def test_a_bad_candidate_table_names_the_key(
+    tmp_path: Path, extra: str, key: str, words: str
+) -> None:
+    path = write(tmp_path, extra)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario_file(path, cwd=REPO)
+    assert f"[{key}]" in str(info.value) or key in str(info.value), str(info.value)
+    assert words in str(info.value)
