@@ -31,10 +31,12 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from dhakacart_bench.runfolder.layout import (  # noqa: E402
+    ENDPOINT_TIMESERIES_CSV,
     ERRORS_JSON,
     HISTOGRAMS_JSON,
     RUN_JSON,
     SUMMARY_JSON,
+    TIMESERIES_CSV,
     WINDOWS_JSONL,
 )
 from tests.fuzz import loaders  # noqa: E402
@@ -58,6 +60,13 @@ def _cases() -> dict[str, tuple[st.SearchStrategy, Callable[[object], str]]]:
         lines[i] = loaders.mutate(lines[i], data, loaders.JSON_VALUES)
         text = "".join(json.dumps(x) + "\n" for x in lines).encode()
         return loaders.check_run_folder(_folder(), WINDOWS_JSONL, text)
+
+    def csv_cell(name: str) -> Callable[[st.DataObject], str]:
+        def check(data: st.DataObject) -> str:
+            content = loaders.csv_with_one_cell(name, data)
+            return loaders.check_run_folder(_folder(), name, content)
+
+        return check
 
     def scenario(data: st.DataObject) -> str:
         doc = loaders.mutate(loaders.smoke_document(), data, loaders.TOML_VALUES)
@@ -85,7 +94,17 @@ def _cases() -> dict[str, tuple[st.SearchStrategy, Callable[[object], str]]]:
             lambda v: loaders.check_host_flag(v) + loaders.check_duration_flag(v),  # type: ignore[arg-type]
         ),
     }
-    for name in (RUN_JSON, SUMMARY_JSON, ERRORS_JSON, HISTOGRAMS_JSON, WINDOWS_JSONL):
+    for name in (TIMESERIES_CSV, ENDPOINT_TIMESERIES_CSV):
+        cases[f"{name} (one cell)"] = (st.data(), csv_cell(name))  # type: ignore[assignment]
+    for name in (
+        RUN_JSON,
+        SUMMARY_JSON,
+        ERRORS_JSON,
+        HISTOGRAMS_JSON,
+        WINDOWS_JSONL,
+        TIMESERIES_CSV,
+        ENDPOINT_TIMESERIES_CSV,
+    ):
         cases[f"{name} (bytes)"] = (
             loaders.RAW_BYTES,
             lambda b, n=name: loaders.check_run_folder(_folder(), n, b),  # type: ignore[misc]

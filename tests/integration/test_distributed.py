@@ -232,3 +232,48 @@ def test_master_and_worker_commands_run_a_distributed_scenario(
     assert meta["workers"]["expected"] == 1
     assert meta["workers"]["finals_received"] == 1
     assert json.loads((run_dir / "summary.json").read_text())["total"]["count"] > 0
+
+
+SIBLING_LOCUSTFILE = """
+from locust import constant, task
+from locust.contrib.fasthttp import FastHttpUser
+
+from readers_helper import PRODUCT_PATH  # a module beside the locustfile
+from helpers_pkg.names import NAME  # and a package beside it
+
+
+class Reader(FastHttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def read(self):
+        self.client.get(PRODUCT_PATH, name=NAME)
+"""
+
+
+def test_workers_import_the_modules_beside_the_locustfile(tmp_path: Path, tiny_target: str) -> None:
+    """As with Locust, a locustfile may import modules beside it: the master ships them
+    to the workers with the locustfile."""
+    (tmp_path / "sib_users.py").write_text(SIBLING_LOCUSTFILE)
+    (tmp_path / "readers_helper.py").write_text('PRODUCT_PATH = "/api/products/1"\n')
+    (tmp_path / "helpers_pkg").mkdir()
+    (tmp_path / "helpers_pkg" / "__init__.py").write_text("")
+    (tmp_path / "helpers_pkg" / "names.py").write_text('NAME = "/api/products/[id]"\n')
+    path = tmp_path / "sib.toml"
+    path.write_text(
+        'name = "sib"\ndescription = "test"\nlocustfile = "sib_users.py"\n\n'
+        '[[users]]\nclass = "Reader"\n\n[load]\nmodel = "closed"\n\n'
+        '[[load.stages]]\nduration = "3s"\nusers = 2\nspawn_rate = 50\n'
+    )
+    result = run_scenario(
+        RunConfig(
+            scenario=load_scenario(path),
+            host=tiny_target,
+            workers=1,
+            reports_dir=tmp_path / "reports",
+        )
+    )
+    run = load_run(result.run_dir)
+    assert run.endpoints() == ["GET /api/products/[id]"]
+    assert run.summary.total.count > 10
+    assert run.summary.total.failures == 0

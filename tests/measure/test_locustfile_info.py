@@ -74,3 +74,46 @@ def test_a_shape_reading_the_live_runner_is_refused_with_the_reason() -> None:
 def test_missing_locustfile(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="not found"):
         inspect_locustfile(tmp_path / "nope.py")
+
+
+def test_a_locustfile_imports_the_modules_beside_it(tmp_path: Path) -> None:
+    import sys
+
+    from dhakacart_bench.measure.engines.locustfile import import_locustfile
+
+    (tmp_path / "beside_helper_x.py").write_text("VALUE = 42\n")
+    (tmp_path / "lf_beside.py").write_text("from beside_helper_x import VALUE\n")
+    before = list(sys.path)
+    module = import_locustfile(tmp_path / "lf_beside.py")
+    assert module.VALUE == 42
+    assert sys.path == before  # the directory was on sys.path only while importing
+
+
+def test_workers_get_the_modules_beside_the_locustfile(tmp_path: Path) -> None:
+    from dhakacart_bench.measure.engines.base import sibling_sources
+    from dhakacart_bench.measure.engines.worker import materialise_scenario
+    from dhakacart_bench.scenario.lookup import load_scenario
+
+    source = tmp_path / "src"
+    (source / "pkg" / "sub").mkdir(parents=True)
+    (source / "lf.py").write_text("import helper\n")
+    (source / "helper.py").write_text("X = 1\n")
+    (source / "pkg" / "__init__.py").write_text("")
+    (source / "pkg" / "sub" / "deep.py").write_text("Y = 2\n")
+    (source / "notes.txt").write_text("not python")
+    shipped = sibling_sources(source / "lf.py")
+    assert set(shipped) == {"helper.py", "pkg/__init__.py", "pkg/sub/deep.py"}
+
+    scenario = load_scenario("smoke").to_dict()
+    data = {
+        "scenario": scenario,
+        "locustfile_name": "lf.py",
+        "locustfile_source": "import helper\n",
+        "locustfile_siblings": {**shipped, "../escape.py": "BAD = 1\n"},
+    }
+    work = tmp_path / "work"
+    work.mkdir()
+    materialised = materialise_scenario(data, work)
+    assert materialised.locustfile == work / "lf.py"
+    assert (work / "pkg" / "sub" / "deep.py").read_text() == "Y = 2\n"
+    assert not (tmp_path / "escape.py").exists()

@@ -70,3 +70,31 @@ def parse_address(text: str, *, default_port: int = DEFAULT_MASTER_PORT) -> tupl
     if not 0 <= number <= 65535:
         raise UsageError(f"port out of range in {text!r}")
     return host, number
+
+
+#: At most this much Python source beside a locustfile is shipped to workers.
+SIBLINGS_MAX_BYTES = 4 * 1024 * 1024
+
+
+def sibling_sources(locustfile: Path) -> dict[str, str]:
+    """The Python modules beside ``locustfile`` (``*.py`` in its directory, and packages
+    there: directories with an ``__init__.py``) by relative path, for workers to write
+    beside their copy — a locustfile that imports a helper module runs on every worker.
+    Nothing when they add up to more than :data:`SIBLINGS_MAX_BYTES` (a locustfile in a
+    big source tree: the workers then need that tree themselves)."""
+    directory = locustfile.resolve().parent
+    found = [p for p in directory.glob("*.py") if p.resolve() != locustfile.resolve()]
+    for init in directory.glob("*/__init__.py"):
+        found += init.parent.rglob("*.py")
+    out: dict[str, str] = {}
+    size = 0
+    for path in sorted(set(found)):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        size += len(text)
+        if size > SIBLINGS_MAX_BYTES:
+            return {}
+        out[path.relative_to(directory).as_posix()] = text
+    return out

@@ -37,6 +37,10 @@ def import_locustfile(path: Path, *, shown: str | None = None) -> ModuleType:
             raise ScenarioError(f"cannot import locustfile {path}", path=shown or str(path))
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
+        # as Locust does: the locustfile's directory first on sys.path while it is
+        # imported, so it can import the modules beside it
+        directory = str(Path(path).resolve().parent)
+        sys.path.insert(0, directory)
         try:
             spec.loader.exec_module(module)
         except (Exception, SystemExit) as exc:  # the user's code: any failure is bad input
@@ -44,6 +48,9 @@ def import_locustfile(path: Path, *, shown: str | None = None) -> ModuleType:
             raise ScenarioError(
                 import_failure(path, exc), path=shown or str(path), key="locustfile"
             ) from exc
+        finally:
+            if directory in sys.path:
+                sys.path.remove(directory)
     return module
 
 

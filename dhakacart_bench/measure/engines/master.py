@@ -32,6 +32,7 @@ from dhakacart_bench.measure.engines.base import (
     MSG_SCENARIO,
     REPORT_KEY,
     EngineSections,
+    sibling_sources,
     versions,
 )
 from dhakacart_bench.measure.engines.heartbeat import apply_heartbeat, tell_missing
@@ -72,6 +73,7 @@ class MasterCoordinator:
             "scenario": scenario.to_dict(),
             "locustfile_name": locustfile.name,
             "locustfile_source": locustfile.read_text(),
+            "locustfile_siblings": sibling_sources(locustfile),
             "run_start": run_start,
             "workers": expected,
             "heartbeat_liveness": heartbeat_liveness,

@@ -110,6 +110,12 @@ def fetch_scenario(master_host: str, master_port: int, *, timeout: float) -> dic
 def materialise_scenario(data: dict[str, Any], workdir: Path) -> Any:
     """Write the shipped locustfile to ``workdir`` and rebuild the Scenario around it."""
 
+    for relative, source in (data.get("locustfile_siblings") or {}).items():
+        target = (workdir / relative).resolve()
+        if workdir.resolve() not in target.parents:
+            continue  # a name that would escape the work directory
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(source)
     locustfile = workdir / data["locustfile_name"]
     locustfile.write_text(data["locustfile_source"])
     scenario = dict(data["scenario"])
