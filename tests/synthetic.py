@@ -195,6 +195,7 @@ def write_synthetic_run(
     outcomes: Sequence[Mapping[str, Any]] | None = None,
     store: Mapping[str, Any] | None = None,
     rate_at: Callable[[int, int], float] | None = None,
+    waited_ms: Callable[[int], float | None] | None = None,
 ) -> Path:
     """Write a synthetic run folder under ``parent`` and return its path.
 
@@ -207,7 +208,9 @@ def write_synthetic_run(
     name, count, units, first_s, last_s), merged through the recorder as a master merges
     a worker's; ``store`` the scenario's ``[store]`` (StoreSpec's fields). ``rate_at(second,
     users)``, when given, replaces the throughput model: the requests completed in that
-    second (a stall is a second with none).
+    second (a stall is a second with none). ``waited_ms(second)``, when it returns a
+    value, adds one request per user of that latency in that second: the requests that
+    waited out a stall and completed when it ended.
     """
     rng = np.random.default_rng(seed)
     if endpoints is None:
@@ -250,9 +253,12 @@ def write_synthetic_run(
             carry[endpoint] += n * err(second, endpoint, users)  # error diffusion: exact rate
             fails = min(n, int(carry[endpoint] + 1e-9))
             carry[endpoint] -= fails
-            cells[endpoint] = _cell(
-                _cell_values(lat(endpoint, users), latency_sigma), counts, fails
-            )
+            values = _cell_values(lat(endpoint, users), latency_sigma)
+            waited = waited_ms(second) if waited_ms is not None else None
+            if waited is not None:
+                values = [*values, round(waited * 1000)]
+                counts = [*counts, max(1, round(users / len(names)))]
+            cells[endpoint] = _cell(values, counts, fails)
             if fails:
                 record = derived.setdefault(
                     endpoint,

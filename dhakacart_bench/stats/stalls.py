@@ -14,7 +14,9 @@ out the seconds the first found stalled, so that a long stall does not hide itse
 A second is stalled when at least ``min_expected`` completions were expected and at most
 ``collapse`` of them came. An episode is a run of stalled seconds, extended by at most one
 partial second on either side (below ``partial`` of the expected); its length is the
-time lost, ``Σ (1 - completions / expected)`` over its seconds. The first and the last
+time lost, ``Σ (1 - completions / expected)`` over its seconds — at most the longest
+request that completed in it or the second after (the target's stall held that one
+throughout; more lost time is not the target's). The first and the last
 second with completions are never judged (a run starts and stops mid-second).
 
 :func:`arrival_percentile_ms` turns the episodes into what arrivals at a steady rate
@@ -50,7 +52,8 @@ class Stall:
 
     start_s: int
     end_s: int
-    #: the time lost: Σ (1 - completions / expected) over the episode's seconds
+    #: the time lost: Σ (1 - completions / expected) over the episode's seconds, at most
+    #: ``longest_ms``
     lost_s: float
     #: users running in the episode (the most in any of its seconds)
     users: int
@@ -166,6 +169,11 @@ def find_stalls(
                 if (v := longest_ms[s]) is not None and not math.isnan(v)
             ]
             longest = max(seen) if seen else None
+            if longest is not None:
+                # a stall of the target holds the request in flight at its start for all
+                # of it: time lost beyond the longest request is not the target's (the
+                # generator paused, or second bins smeared a stall over three)
+                lost = min(lost, longest / 1000)
         stalls.append(
             Stall(
                 start_s=first,

@@ -24,6 +24,9 @@ def stalling_run(make_run: MakeRun, **options: object) -> Path:
         endpoints={"GET /api/products/[id]": 5.0},
         users_profile=lambda s: 10,
         rate_at=lambda s, users: STALLING[s],
+        # each stall (from 0.4 s past every 7th second) ends 2.4 s in: its 10 waiting
+        # requests complete then, after 2 s
+        waited_ms=lambda s: 2000.0 if s % 7 == 2 else None,
         latency_sigma=0.2,
         reference_users=10,
         **options,

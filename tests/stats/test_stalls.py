@@ -71,6 +71,19 @@ def test_a_collapse_counts_partial_seconds() -> None:
     assert stall.lost_s == pytest.approx(0.6 + 0.9 + 0.4)
 
 
+def test_a_stall_loses_no_more_than_its_longest_request() -> None:
+    """Three seconds of collapse whose longest request took 2 s (a 2 s stall smeared over
+    three second bins, or the generator pausing too): 2 s of it are the target's."""
+    completions = [1000] * 20 + [0, 0, 0] + [1000] * 20
+    longest = [5.0] * 20 + [None, None, None, 2000.0] + [5.0] * 19
+    (stall,) = find_stalls(completions, [20] * len(completions), longest).stalls
+    assert (stall.start_s, stall.end_s, stall.longest_ms) == (20, 22, 2000.0)
+    assert stall.lost_s == pytest.approx(2.0)
+    # without the longest request known, the completions alone say 3 s
+    (blind,) = find_stalls(completions, [20] * len(completions)).stalls
+    assert blind.lost_s == pytest.approx(3.0)
+
+
 def test_first_and_last_seconds_are_never_judged() -> None:
     completions = [0, 0, 10, 1000, 1000, 1000, 1000, 10]
     assert find_stalls(completions, [10] * len(completions)).stalls == ()
