@@ -114,8 +114,12 @@ def _headline(
                 else "."
             )
         )
-    if meta.status == "generator":
+    if meta.status in ("generator", "errors"):
         parts.append(f"Stopped: {meta.stop_reason}.")
+        if meta.status == "errors" and good is not None:
+            parts.append(
+                f"The figures are the bracket reached, not narrowed to {meta.resolution:.0%}."
+            )
     elif meta.status == "budget":
         parts.append(
             f"The budget ({fmt_duration_words(meta.budget_s)}) ended before the search "
@@ -214,13 +218,15 @@ def summarise(
 
 
 def capacity_exit_code(meta: CapacityMeta) -> int:
-    """0 a limit was found (within the resolution, or a bracket when the budget ended);
-    1 not even the lowest level held; 3 the search could not find one (generator
-    saturated, interrupted, budget over before any level broke)."""
-    if meta.status == "not_held":
+    """0 a limit was found (within the resolution, or a bracket when the budget ended or
+    errors stopped the search); 1 not even the lowest level held (errors there included);
+    3 the search could not find one (generator saturated, interrupted, budget over before
+    any level broke)."""
+    if meta.status == "not_held" or (meta.status == "errors" and meta.sustainable_rps is None):
         return EXIT_NOT_HELD
     if meta.sustainable_rps is not None and meta.breaking_rps is not None:
-        return EXIT_FOUND if meta.status in ("found", "budget", "levels") else EXIT_NOT_CARRIED_OUT
+        found = ("found", "budget", "levels", "errors")
+        return EXIT_FOUND if meta.status in found else EXIT_NOT_CARRIED_OUT
     return EXIT_NOT_CARRIED_OUT
 
 
