@@ -152,6 +152,7 @@ def summarise(
     think_s: float | None = None,
     budget_s: float = 0.0,
     elapsed_s: float = 0.0,
+    reference_users: int | None = None,
 ) -> CapacityMeta:
     """capacity.json from the judged levels and how the search ended."""
     lo_rate, hi_rate = bracket(levels, plan)
@@ -209,6 +210,7 @@ def summarise(
         requests_per_shopper=None if per_shopper is None else round(per_shopper, 5),
         think_s=think_s,
         shoppers_per_instance=shoppers,
+        reference_users=reference_users,
         generator_cpu_ms_per_request=cpu[len(cpu) // 2] if cpu else None,
         levels=tuple(levels),
     )
