@@ -111,17 +111,12 @@ def readiness(meta: CapacityMeta, *, instances: int, users: int | None = None) -
         f"{fmt_rps(lower)} req/s with every SLO held, the lower end of its interval, at "
         f"{per_shopper:.3f} req/s per shopper"
     )
+    fleet = f"{instances:,} instances \u00d7 \u2265{each:,} shoppers each ({measured})"
     if covered >= target:
-        headline = (
-            f"Yes — {instances:,} instances × ≥{each:,} shoppers each ({measured}) cover {sale}"
-            f" ({covered:,})."
-        )
+        headline = f"Yes — {fleet} cover {sale} ({covered:,})."
     else:
         need = f"at least {needed:,} instances are needed" if needed else "no count covers it"
-        headline = (
-            f"Not shown — {instances:,} instances × ≥{each:,} shoppers each ({measured}) cover "
-            f"{covered:,} of {sale}: {need}."
-        )
+        headline = f"Not shown — {fleet} cover {covered:,} of {sale}: {need}."
     return Readiness(
         covered >= target,
         instances,

@@ -24,7 +24,7 @@ def test_enough_instances_at_the_intervals_lower_end_answer_yes() -> None:
     assert answer.ready
     assert answer.shoppers_per_instance == 3236
     assert answer.covered == 31 * 3236 >= 100_000
-    assert answer.headline.startswith("Yes — 31 instances × ≥3,236 shoppers each")
+    assert answer.headline.startswith("Yes — 31 instances \u00d7 \u22653,236 shoppers each")
     assert "cover the 100,000 shoppers the flash-sale scenario is written for" in answer.headline
     assert "1,120 req/s" in answer.headline and "lower end of its interval" in answer.headline
     text = "\n".join(answer.lines())
@@ -38,7 +38,7 @@ def test_the_sustainable_point_figure_is_not_enough_when_the_lower_end_falls_sho
     assert not answer.ready
     assert answer.covered == 97_080
     assert answer.instances_needed == 31
-    assert answer.headline.startswith("Not shown — 30 instances × ≥3,236 shoppers each")
+    assert answer.headline.startswith("Not shown — 30 instances \u00d7 \u22653,236 shoppers each")
     assert "cover 97,080 of the 100,000 shoppers" in answer.headline
     assert "at least 31 instances are needed" in answer.headline
 
