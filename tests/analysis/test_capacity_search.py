@@ -206,7 +206,8 @@ def test_errors_past_the_error_slo_stop_the_search_instead_of_bisecting() -> Non
     assert [lv.rate for lv in levels] == [10, 20, 40]  # no bisect, no confirm after 40
     assert end.status == "errors"
     assert "error SLO at 40 arrivals/s" in end.reason and "7.5 %" in end.reason
-    meta = _summary(levels, end.status, stop_reason=end.reason)
+    meta = _summary(levels, end.status, stop_reason=end.reason, reference_users=100_000)
+    assert meta.reference_users == 100_000  # what `bench plan --instances` must cover
     assert meta.sustainable_rps_interval == (
         pytest.approx(20 * 2, rel=0.01),
         pytest.approx(40 * 2, rel=0.01),

@@ -83,3 +83,15 @@ def test_bench_plan_instances_needs_a_capacity_folder(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["plan", str(tmp_path), "--instances", "3"])
     assert result.exit_code == 2, result.output
     assert "--instances needs a `bench capacity` folder" in result.output
+
+
+def test_an_older_capacity_result_without_its_size_needs_users(tmp_path: Path) -> None:
+    write_capacity_json(tmp_path, capacity_meta())  # no reference_users recorded
+    result = CliRunner().invoke(main, ["plan", str(tmp_path), "--instances", "31"])
+    assert result.exit_code == 2, result.output
+    assert "pass --users" in result.output
+    given = CliRunner().invoke(
+        main, ["plan", str(tmp_path), "--instances", "31", "--users", "100000"]
+    )
+    assert given.exit_code == 0, given.output
+    assert "Ready for the sale? Yes — 31 instances" in given.output
