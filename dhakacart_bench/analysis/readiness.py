@@ -80,6 +80,13 @@ def readiness(meta: CapacityMeta, *, instances: int, users: int | None = None) -
         f"{instances:,} would. Measure it at full size before the sale.",
         "No headroom: at that load every SLO held with nothing to spare.",
     ]
+    database = str((meta.store or {}).get("database", ""))
+    if meta.target == "bundled" and database.lower().startswith("sqlite"):
+        assumptions.append(
+            "The measured instance used SQLite, which instances on different machines "
+            "cannot share: the fleet needs one database server (PostgreSQL), which this "
+            "search did not measure (`bench capacity --database-url` does)."
+        )
     if meta.shares_machine:
         assumptions.append(
             "The instance shared its machine with the load generator during the search: "

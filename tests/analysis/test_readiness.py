@@ -30,6 +30,7 @@ def test_enough_instances_at_the_intervals_lower_end_answer_yes() -> None:
     text = "\n".join(answer.lines())
     assert "scale out linearly" in text and "shared database" in text
     assert "shared its machine with the load generator" in text
+    assert "used SQLite, which instances on different machines cannot share" in text
 
 
 def test_the_sustainable_point_figure_is_not_enough_when_the_lower_end_falls_short() -> None:
