@@ -259,6 +259,9 @@ def evaluate_capacity(run: Run) -> Capacity:
         headline = "No requests completed at any load level: capacity is unknown."
         return Capacity(mode, tuple(levels), None, None, None, 0.0, headline, False, usl)
     top = levels[-1]
+    # the run's one throughput figure: the steady hold's (a short top level, the surge's
+    # few seconds, is not steady state and gives no req/s of its own in the headline)
+    steady = steady_level(levels)
     if len(levels) == 1:
         only = levels[0]
         how = {True: "held its SLOs", False: "missed its SLOs", None: "was measured"}[only.held]
@@ -289,12 +292,11 @@ def evaluate_capacity(run: Run) -> Capacity:
             "only wait longer."
         )
     else:
+        rate = f", {top.rps:,.0f} req/s" if steady is top else ""
         headline = (
-            f"Held every level tested (up to {_users(top.users)} users, "
-            f"{top.rps:,.0f} req/s) with {_held_words(run, top)}; the limit is "
-            "higher than this run reached."
+            f"Held every level tested (up to {_users(top.users)} users{rate}) with "
+            f"{_held_words(run, top)}; the limit is higher than this run reached."
         )
-    steady = steady_level(levels)
     if steady is not None and steady is not top and not broke and knee is None:
         headline = headline.rstrip(".") + (
             f"; steady hold: {_users(steady.users)} users at {steady.rps:,.0f} req/s."

@@ -114,8 +114,12 @@ def _headline(
                 else "."
             )
         )
-    if meta.status == "generator":
+    if meta.status in ("generator", "errors"):
         parts.append(f"Stopped: {meta.stop_reason}.")
+        if meta.status == "errors" and good is not None:
+            parts.append(
+                f"The figures are the bracket reached, not narrowed to {meta.resolution:.0%}."
+            )
     elif meta.status == "budget":
         parts.append(
             f"The budget ({fmt_duration_words(meta.budget_s)}) ended before the search "
@@ -148,6 +152,7 @@ def summarise(
     think_s: float | None = None,
     budget_s: float = 0.0,
     elapsed_s: float = 0.0,
+    reference_users: int | None = None,
 ) -> CapacityMeta:
     """capacity.json from the judged levels and how the search ended."""
     lo_rate, hi_rate = bracket(levels, plan)
@@ -205,6 +210,7 @@ def summarise(
         requests_per_shopper=None if per_shopper is None else round(per_shopper, 5),
         think_s=think_s,
         shoppers_per_instance=shoppers,
+        reference_users=reference_users,
         generator_cpu_ms_per_request=cpu[len(cpu) // 2] if cpu else None,
         levels=tuple(levels),
     )
@@ -214,13 +220,15 @@ def summarise(
 
 
 def capacity_exit_code(meta: CapacityMeta) -> int:
-    """0 a limit was found (within the resolution, or a bracket when the budget ended);
-    1 not even the lowest level held; 3 the search could not find one (generator
-    saturated, interrupted, budget over before any level broke)."""
-    if meta.status == "not_held":
+    """0 a limit was found (within the resolution, or a bracket when the budget ended or
+    errors stopped the search); 1 not even the lowest level held (errors there included);
+    3 the search could not find one (generator saturated, interrupted, budget over before
+    any level broke)."""
+    if meta.status == "not_held" or (meta.status == "errors" and meta.sustainable_rps is None):
         return EXIT_NOT_HELD
     if meta.sustainable_rps is not None and meta.breaking_rps is not None:
-        return EXIT_FOUND if meta.status in ("found", "budget", "levels") else EXIT_NOT_CARRIED_OUT
+        found = ("found", "budget", "levels", "errors")
+        return EXIT_FOUND if meta.status in found else EXIT_NOT_CARRIED_OUT
     return EXIT_NOT_CARRIED_OUT
 
 

@@ -8,6 +8,11 @@ bisects the bracket between the last good and the first bad rate in log space un
 A rate is *good* only if every try of it held; one broken try makes it *bad*
 (conservative: the sustainable load is one that held every time it was tried).
 
+A try whose errors passed the scenario's error SLO (break kind ``errors``: the target
+is failing requests, not only slowing down) ends the search: bisecting towards a target
+that answers with errors would measure its error handling, not its capacity. The
+bracket reached is the answer, said as such.
+
 A try that broke only because its pool of users ran dry, while its latencies held, says
 the pool was too small, not that the target was: it is retried with twice the pool
 (up to ``max_pool``) and does not count against the rate.
@@ -62,7 +67,7 @@ class NextLevel:
 
 @dataclass(frozen=True)
 class SearchEnd:
-    """The search is over: ``status`` is found | not_held | generator | levels."""
+    """The search is over: ``status`` is found | not_held | generator | errors | levels."""
 
     status: str
     reason: str
@@ -150,6 +155,13 @@ def next_level(plan: SearchPlan, levels: Sequence[CapacityLevel]) -> NextLevel |
             "generator",
             f"the load generator was saturated at {last.rate:,.4g} arrivals/s, so latencies "
             "from there on are its own, not the target's: add --workers",
+        )
+    if last.break_kind == "errors":
+        return SearchEnd(
+            "errors",
+            f"errors passed the scenario's error SLO at {last.rate:,.4g} arrivals/s "
+            f"({'; '.join(last.broken) or 'errors'}): the target fails requests there, so "
+            "the search stopped instead of bisecting",
         )
     if not counts(last, plan):
         return _level(levels, last.rate, "pool", plan)

@@ -167,6 +167,7 @@ def capacity(**options: Any) -> None:
         think_s=drive.think_s,
         budget_s=config.budget_s,
         elapsed_s=drive.elapsed_s,
+        reference_users=scenario.load.reference_users,
     )
     write_capacity_json(drive.folder, meta)
     if options["report"]:

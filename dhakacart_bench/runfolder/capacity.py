@@ -107,6 +107,8 @@ class CapacityMeta:
     requests_per_shopper: float | None = None
     think_s: float | None = None  # the scenario's mean wait between tasks
     shoppers_per_instance: int | None = None
+    #: the shoppers the scenario is written for (its ``[load] reference_users``)
+    reference_users: int | None = None
     generator_cpu_ms_per_request: float | None = None
     headline: str = ""
     levels: tuple[CapacityLevel, ...] = ()

@@ -144,3 +144,29 @@ def test_no_usl_fit_when_the_levels_never_reached_contention(make_run: MakeRun) 
     assert cap.throughput_knee is None and cap.broke is None
     assert not cap.usl.ok
     assert "never reached contention" in cap.usl.reason
+
+
+def test_the_headline_gives_the_steady_holds_req_s_not_a_short_surges(
+    make_run: MakeRun,
+) -> None:
+    """One throughput figure per run: a 4-second surge to 100 users (throughput dipping)
+    is the top level, but the headline and the plan use the 40-second hold at 50."""
+
+    def users(second: int) -> int:
+        return 50 if second < 40 else 100
+
+    def rate(second: int, n: int) -> float:
+        return 400.0 if second < 40 else 120.0  # the surge's bins complete little
+
+    run = load_run(make_run(seconds=44, users_profile=users, rate_at=rate))
+    cap = evaluate_capacity(run)
+    assert cap.steady is not None and cap.steady.users == 50 and cap.steady.seconds == 40
+    top = cap.levels[-1]
+    assert top.users == 100 and top is not cap.steady
+    assert f"{cap.steady.rps:,.0f} req/s" in cap.headline  # ~400
+    assert f"{top.rps:,.0f} req/s" not in cap.headline  # 120
+    assert "Held every level tested (up to 100 users) with" in cap.headline
+    assert f"steady hold: 50 users at {cap.steady.rps:,.0f} req/s." in cap.headline
+    plan = make_plan(run, users=1000, capacity=cap)
+    assert plan.per_user_rps == pytest.approx(cap.steady.rps / 50)
+    assert plan.instance_rps == pytest.approx(cap.steady.rps)  # no limit: the steady figure

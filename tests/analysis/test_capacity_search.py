@@ -89,6 +89,9 @@ def search(
             levels.append(level(index, step, held=False, kind="generator", saturated=True))
         elif verdict == "pool":
             levels.append(level(index, step, held=False, kind="pool"))
+        elif verdict == "errors":
+            errors = ("errors reach 7.5 % (SLO 1 %)",)
+            levels.append(level(index, step, held=False, kind="errors", broken=errors))
         else:
             levels.append(level(index, step, held=bool(verdict)))
     raise AssertionError("the search did not end")
@@ -195,3 +198,37 @@ def test_the_budget_ending_with_a_bracket_still_reports_it() -> None:
     assert meta.sustainable_rps_interval is not None
     assert "budget (1 min) ended" in meta.headline
     assert capacity_exit_code(meta) == 0
+
+
+def test_errors_past_the_error_slo_stop_the_search_instead_of_bisecting() -> None:
+    # latency would hold up to 100 arrivals/s, but from 40 on the target fails requests
+    levels, end = search(lambda step, _: "errors" if step.rate >= 40 else step.rate <= 100)
+    assert [lv.rate for lv in levels] == [10, 20, 40]  # no bisect, no confirm after 40
+    assert end.status == "errors"
+    assert "error SLO at 40 arrivals/s" in end.reason and "7.5 %" in end.reason
+    meta = _summary(levels, end.status, stop_reason=end.reason, reference_users=100_000)
+    assert meta.reference_users == 100_000  # what `bench plan --instances` must cover
+    assert meta.sustainable_rps_interval == (
+        pytest.approx(20 * 2, rel=0.01),
+        pytest.approx(40 * 2, rel=0.01),
+    )
+    assert meta.breaking_reason == "errors reach 7.5 % (SLO 1 %)"
+    assert "Stopped: errors passed the scenario's error SLO" in meta.headline
+    assert "bracket reached, not narrowed to 5%" in meta.headline
+    assert capacity_exit_code(meta) == 0
+
+
+def test_errors_at_the_first_level_stop_it_as_not_held() -> None:
+    levels, end = search(lambda step, _: "errors")
+    assert [lv.rate for lv in levels] == [10]  # no steps down into a failing target
+    assert end.status == "errors"
+    meta = _summary(levels, end.status, stop_reason=end.reason)
+    assert meta.sustainable_rps is None
+    assert capacity_exit_code(meta) == 1
+    assert "did not hold even the lowest level tried" in meta.headline
+
+
+def test_a_latency_break_still_bisects() -> None:
+    levels, end = search(lambda step, _: step.rate <= 30)
+    assert end.status == "found"
+    assert any(lv.purpose == "bisect" for lv in levels)

@@ -43,6 +43,9 @@ class Engine(Protocol):
 
 MSG_SCENARIO = "bench_scenario"
 MSG_FINAL = "bench_final"
+#: master -> workers when the run starts: the run's start time, on which the workers'
+#: open-model arrival schedules are laid (the scenario reply is sent before it is known)
+MSG_RUN_START = "bench_run_start"
 REPORT_KEY = "bench"
 DEFAULT_MASTER_PORT = 5557
 #: How long a worker keeps asking the master for the scenario.

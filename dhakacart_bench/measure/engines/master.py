@@ -29,6 +29,7 @@ from dhakacart_bench.measure.arrivals import arrival_stats
 from dhakacart_bench.measure.engines.base import (
     DEFAULT_FINAL_TIMEOUT_S,
     MSG_FINAL,
+    MSG_RUN_START,
     MSG_SCENARIO,
     REPORT_KEY,
     EngineSections,
@@ -94,6 +95,13 @@ class MasterCoordinator:
 
     def close(self) -> None:
         locust.events.worker_report.remove_listener(self._on_report)
+
+    def announce_start(self, run_start: float) -> None:
+        """The run starts at ``run_start``: tell every worker (before the first spawn, on
+        the same ordered channel), and any that asks for the scenario from now on."""
+        self.run_start = run_start
+        self._scenario_reply["run_start"] = run_start
+        self.runner.send_message(MSG_RUN_START, {"run_start": run_start})
 
     # Locust message handlers
     def _on_scenario_request(self, environment: Any, msg: Message) -> None:
@@ -336,7 +344,7 @@ class MasterEngine:
         self.recorder = recorder
         self.run_dir = run_dir
         self.coordinator.recorder = recorder
-        self.coordinator.run_start = run_start
+        self.coordinator.announce_start(run_start)
 
     def tick(self, now: float) -> None:
         self.coordinator.watch(now)

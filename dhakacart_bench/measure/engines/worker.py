@@ -34,6 +34,7 @@ from dhakacart_bench.measure.arrivals import ArrivalGate, open_model_class
 from dhakacart_bench.measure.engines.base import (
     DEFAULT_CONNECT_TIMEOUT_S,
     MSG_FINAL,
+    MSG_RUN_START,
     MSG_SCENARIO,
     REPORT_KEY,
     versions,
@@ -173,9 +174,16 @@ def run_worker(
                 payload["arrivals"] = gate.to_wire()
             runner.send_message(MSG_FINAL, payload)
 
+        # the run's start as the master announces it (the scenario reply predates it by
+        # the time the workers took to start and connect)
+        started = [run_start]
+
+        def on_run_start(environment: Any, msg: Any, **kwargs: Any) -> None:
+            started[0] = float(msg.data["run_start"])
+
         def on_start(environment: Any, **kwargs: Any) -> None:
             if gate is not None and gate.start_time is None:
-                gate.start(run_start)
+                gate.start(started[0])
 
         def tick() -> None:
             while True:
@@ -189,6 +197,7 @@ def run_worker(
         locust.events.report_to_master.add_listener(on_report)
         locust.events.test_stop.add_listener(on_stop)
         locust.events.test_start.add_listener(on_start)
+        runner.register_message(MSG_RUN_START, on_run_start)
         monitor.start()
         ticker = gevent.spawn(tick)
         try:
