@@ -374,3 +374,21 @@ def rewrite_meta(folder: Path, **changes: Any) -> RunMeta:
     meta = replace(load_run(folder).meta, **changes)
     write_run_json(folder, meta)
     return meta
+
+
+def stalling_target(seconds: int, *, users: int = 10) -> dict[str, Any]:
+    """``write_synthetic_run`` options for a closed run of ``users`` users (no think
+    time) against a target that stalls 2 s every 7 s, from 0.4 s past second 0: 1,000
+    completions a second when it answers, none in a stall, and the users' requests that
+    waited out each stall completing 2 s late as it ends (2.4 s past every 7th second)."""
+    completions = []
+    for s in range(seconds):
+        up = sum(1 for k in range(1000) if not 0 <= (s + k / 1000 - 0.4) % 7 < 2)
+        completions.append(round(1000 * up / 1000))
+    return {
+        "seconds": seconds,
+        "users_profile": lambda s: users,
+        "rate_at": lambda s, _users: completions[s],
+        "waited_ms": lambda s: 2000.0 if s % 7 == 2 else None,
+        "reference_users": users,
+    }

@@ -10,25 +10,17 @@ import pytest
 from dhakacart_bench.analysis.omission import coordinated_omission
 from dhakacart_bench.analysis.verdict import PASS, evaluate_verdict
 from dhakacart_bench.runfolder.reader import load_run
-from tests.stats.test_stalls import periodic
-from tests.synthetic import MakeRun
+from tests.synthetic import MakeRun, stalling_target
 
 SECONDS = 70
-STALLING = periodic(SECONDS, rate=1000, every_s=7, for_s=2)
 
 
 def stalling_run(make_run: MakeRun, **options: object) -> Path:
     """A closed run of 10 users against a target that stalls 2 s every 7 s."""
     return make_run(
-        seconds=SECONDS,
         endpoints={"GET /api/products/[id]": 5.0},
-        users_profile=lambda s: 10,
-        rate_at=lambda s, users: STALLING[s],
-        # each stall (from 0.4 s past every 7th second) ends 2.4 s in: its 10 waiting
-        # requests complete then, after 2 s
-        waited_ms=lambda s: 2000.0 if s % 7 == 2 else None,
         latency_sigma=0.2,
-        reference_users=10,
+        **stalling_target(SECONDS),
         **options,
     )
 

@@ -9,7 +9,7 @@ from dhakacart_bench.gate.junit import write_junit
 from dhakacart_bench.gate.rules import evaluate_gate
 from dhakacart_bench.gate.summary import render_markdown, render_text
 from tests.gate.runs import run_of
-from tests.stats.test_stalls import periodic
+from tests.synthetic import stalling_target
 
 
 def test_the_gate_outputs_state_the_scale(tmp_path: Path) -> None:
@@ -40,15 +40,7 @@ def test_the_gate_outputs_state_the_scale(tmp_path: Path) -> None:
 
 
 def test_the_gate_warns_of_coordinated_omission(tmp_path: Path) -> None:
-    stalling = periodic(70, rate=1000, every_s=7, for_s=2)
-    run = run_of(
-        tmp_path,
-        seed=2,
-        seconds=70,
-        users_profile=lambda s: 10,
-        rate_at=lambda s, users: stalling[s],
-        reference_users=10,
-    )
+    run = run_of(tmp_path, seed=2, **stalling_target(70))
     result = evaluate_gate(run, baseline=None)
     assert result.ready is False
     assert any(w.startswith("Coordinated omission") for w in result.warnings)
