@@ -137,8 +137,9 @@ class Verdict:
         if not scale.full_size:
             missing.append(
                 f"That the store holds {scale.reference_words}: run at full size"
-                f" ({scale.full_size_command}, with --workers to spread the load) for that"
-                " evidence."
+                f" ({scale.full_size_command}, with --workers to spread the load), or"
+                " measure one instance's limit (`bench capacity`) and check a fleet"
+                " against it (`bench plan CAPACITY_DIR --instances N`)."
             )
         return " ".join(missing) or None
 
