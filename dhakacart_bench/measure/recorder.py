@@ -3,7 +3,9 @@
 The runner attaches :meth:`Recorder.on_request` to Locust's ``events.request`` and
 calls :meth:`Recorder.close_windows`, :meth:`Recorder.set_users` and
 :meth:`Recorder.live` from a one-second ticker. Every request is recorded, in integer
-microseconds, into an HDR histogram for its (completion second, endpoint) window. A
+microseconds, into an HDR histogram for its (completion second, endpoint) window: the
+listener only appends the value to the window's buffer, and the ticker folds a second's
+buffer into its histogram in one vectorised pass (:func:`record_values`). A
 window is closed a moment after its second ends: its histogram is folded into the
 whole-run histogram of its endpoint and kept only in encoded (compact) form, so memory
 stays flat over long runs. Closed windows are plain
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import math
 import time
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +39,7 @@ from dhakacart_bench.stats.hdr import (
     add_histogram,
     encode_histogram,
     new_histogram,
+    record_values,
     release_histogram,
     values_at_percentiles,
 )
@@ -48,11 +52,13 @@ LIVE_MAX_WINDOW_S = 30
 
 
 class _Live:
-    """A window still being recorded into: a live histogram plus exact counters."""
+    """A window still being recorded into: a live histogram plus exact counters, and the
+    values (µs) recorded since the last :meth:`flush`, not yet in either."""
 
-    __slots__ = ("bytes", "failures", "hist", "max_us", "min_us", "requests", "sum_us")
+    __slots__ = ("bytes", "failures", "hist", "max_us", "min_us", "pending", "requests", "sum_us")
 
     def __init__(self) -> None:
+        self.pending = array("q")
         self.hist = new_histogram()
         self.requests = 0
         self.failures = 0
@@ -70,6 +76,19 @@ class _Live:
         self.sum_us += sum_us
         self.min_us = min(self.min_us, min_us)
         self.max_us = max(self.max_us, max_us)
+
+    def flush(self) -> None:
+        """Fold the pending values into the histogram and the counters (clamped to the
+        histogram's range, 1 µs .. 1 h, as :func:`~dhakacart_bench.stats.hdr.to_us`)."""
+        pending = self.pending
+        if not pending:
+            return
+        import numpy as np
+
+        values = np.clip(np.frombuffer(pending, dtype=np.int64), 1, HDR_HIGHEST_US)
+        record_values(self.hist, values)
+        self.add_counts(len(values), 0, 0, int(values.sum()), int(values.min()), int(values.max()))
+        self.pending = array("q")
 
     def freeze(self) -> EndpointWindow:
         return EndpointWindow(
@@ -169,18 +188,8 @@ class Recorder:
         window = self._open.get(key)
         if window is None:
             window = self._open[key] = _Live()
-        us = round(response_time * 1000)
-        if us < 1:
-            us = 1
-        elif us > HDR_HIGHEST_US:
-            us = HDR_HIGHEST_US
-        window.hist.record_value(us)
-        window.requests += 1
-        window.sum_us += us
-        if us < window.min_us:
-            window.min_us = us
-        if us > window.max_us:
-            window.max_us = us
+        # counted, clamped and recorded into the histogram by the ticker (_Live.flush)
+        window.pending.append(round(response_time * 1000))
         if response_length:
             window.bytes += response_length
         if exception is not None:
@@ -230,6 +239,8 @@ class Recorder:
         return closed
 
     def _close_second(self, second: int, lives: dict[str, _Live]) -> WindowData:
+        for live in lives.values():
+            live.flush()
         delta = WindowData(second, {name: live.freeze() for name, live in lives.items()})
         recent = self._recent.get(second)
         if recent is None:
@@ -310,6 +321,8 @@ class Recorder:
         current = int(now)
         first = current - window_s + 1
         span = now - max(float(first), self.run_start)
+        for live in self._open.values():
+            live.flush()
         scratch = new_histogram()
         requests = failures = 0
         for second, recent in self._recent.items():

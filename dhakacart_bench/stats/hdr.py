@@ -93,13 +93,66 @@ def decode_histogram(encoded: str) -> HdrHistogram:
     return hist
 
 
+def record_values(hist: HdrHistogram, values: Any) -> None:
+    """Record many values (integer µs, each within ``[0, hist.highest_trackable_value]``)
+    at once: exactly what ``hist.record_value(v)`` for each would record, in one
+    vectorised pass (~40 ns a value instead of ~2.5 µs).
+
+    ``values`` is anything numpy reads as int64 (a list, an ``array('q')``, an array).
+    """
+    import numpy as np
+
+    v = np.asarray(values, dtype=np.int64)
+    if not v.size:
+        return
+    # hdrh's _counts_index_for, vectorised; frexp's exponent is the bit length (exact for
+    # integers below 2**53)
+    unit = hist.unit_magnitude
+    half_mag = hist.sub_bucket_half_count_magnitude
+    bits = np.frexp((v | hist.sub_bucket_mask).astype(np.float64))[1].astype(np.int64)
+    bucket = bits - unit - (half_mag + 1)
+    index = ((bucket + 1) << half_mag) + (v >> (bucket + unit)) - hist.sub_bucket_half_count
+    first, last = int(index.min()), int(index.max())
+    counts = np.ctypeslib.as_array(hist.counts)
+    counts[first : last + 1] += np.bincount(index - first).astype(counts.dtype)
+    hist.total_count += int(v.size)
+    hist.min_value = min(hist.min_value, int(v.min()))
+    hist.max_value = max(hist.max_value, int(v.max()))
+
+
+def _same_layout(a: HdrHistogram, b: HdrHistogram) -> bool:
+    return (
+        a.counts_len == b.counts_len
+        and a.unit_magnitude == b.unit_magnitude
+        and a.sub_bucket_count == b.sub_bucket_count
+        and a.word_size == b.word_size
+    )
+
+
 def add_histogram(into: HdrHistogram, other: HdrHistogram) -> None:
     """``into += other``, exactly. Adding an empty histogram is a no-op.
 
-    (hdrh's ``add`` would reset ``into``'s minimum to 0 when ``other`` is empty.)
+    (hdrh's ``add`` would reset ``into``'s minimum to 0 when ``other`` is empty.) Two
+    histograms of the same layout (all of bench's) are added over ``other``'s occupied
+    buckets only — a one-second window uses a few hundred of the 23,552, and hdrh's
+    ``add`` walks them all (~50 µs).
     """
-    if other.get_total_count():
+    if not other.get_total_count():
+        return
+    if not _same_layout(into, other) or other.max_value > into.highest_trackable_value:
         into.add(other)
+        return
+    import numpy as np
+
+    first = 0 if other.counts[0] else other.get_counts_array_index(max(other.min_value, 0))
+    last = other.get_counts_array_index(other.max_value)
+    target = np.ctypeslib.as_array(into.counts)
+    target[first : last + 1] += np.ctypeslib.as_array(other.counts)[first : last + 1]
+    into.total_count += other.get_total_count()
+    into.max_value = max(into.max_value, other.get_max_value())
+    into.min_value = min(into.get_min_value(), other.get_min_value())
+    into.start_time_stamp_msec = min(into.start_time_stamp_msec, other.start_time_stamp_msec)
+    into.end_time_stamp_msec = max(into.end_time_stamp_msec, other.end_time_stamp_msec)
 
 
 def release_histogram(hist: HdrHistogram) -> None:

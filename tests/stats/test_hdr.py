@@ -13,8 +13,10 @@ from dhakacart_bench.stats.hdr import (
     decode_histogram,
     encode_histogram,
     hist_stats,
+    histogram_counts,
     new_histogram,
     percentile_spectrum,
+    record_values,
     to_us,
     values_at_percentiles,
 )
@@ -74,3 +76,43 @@ def test_percentile_spectrum_is_monotone_and_ends_at_max() -> None:
     assert values == sorted(values)
     assert spectrum[-1] == (100.0, h.get_max_value() / 1000)
     assert any(p == pytest.approx(99.0) for p, _ in spectrum)
+
+
+def _values() -> list[int]:
+    rng = random.Random(14)
+    edges = [0, 1, 2, 1023, 1024, 2047, 2048, 2049, 4095, 4096, HDR_HIGHEST_US - 1, HDR_HIGHEST_US]
+    return edges + [int(rng.lognormvariate(8, 3)) % (HDR_HIGHEST_US + 1) for _ in range(20_000)]
+
+
+def test_record_values_records_exactly_what_record_value_does() -> None:
+    one_by_one, at_once = new_histogram(), new_histogram()
+    values = _values()
+    for value in values:
+        one_by_one.record_value(value)
+    record_values(at_once, values[:5000])
+    record_values(at_once, np.array(values[5000:]))  # into a histogram already in use
+    record_values(at_once, [])
+    assert histogram_counts(at_once) == histogram_counts(one_by_one)
+    for attr in ("total_count", "min_value", "max_value"):
+        assert getattr(at_once, attr) == getattr(one_by_one, attr), attr
+    assert encode_histogram(at_once) == encode_histogram(one_by_one)
+
+
+def test_add_histogram_over_the_occupied_buckets_equals_hdrh_add() -> None:
+    values = _values()
+    for part in (values[12:40], values, [5, 7], [HDR_HIGHEST_US]):
+        other = new_histogram()
+        record_values(other, part)
+        for decoded in (False, True):
+            source = decode_histogram(encode_histogram(other)) if decoded else other
+            ours, theirs = new_histogram(), new_histogram()
+            record_values(ours, [300, 90_000])
+            record_values(theirs, [300, 90_000])
+            add_histogram(ours, source)
+            theirs.add(source)
+            assert histogram_counts(ours) == histogram_counts(theirs)
+            assert (ours.total_count, ours.min_value, ours.max_value) == (
+                theirs.total_count,
+                theirs.min_value,
+                theirs.max_value,
+            )
