@@ -5,7 +5,7 @@ calls :meth:`Recorder.close_windows`, :meth:`Recorder.set_users` and
 :meth:`Recorder.live` from a one-second ticker. Every request is recorded, in integer
 microseconds, into an HDR histogram for its (completion second, endpoint) window: the
 listener only appends the value to the window's buffer, and the ticker folds a second's
-buffer into its histogram in one vectorised pass (:func:`record_values`). A
+buffer into its histogram in one pass (:func:`record_values`). A
 window is closed a moment after its second ends: its histogram is folded into the
 whole-run histogram of its endpoint and kept only in encoded (compact) form, so memory
 stays flat over long runs. Closed windows are plain
@@ -80,14 +80,15 @@ class _Live:
     def flush(self) -> None:
         """Fold the pending values into the histogram and the counters (clamped to the
         histogram's range, 1 µs .. 1 h, as :func:`~dhakacart_bench.stats.hdr.to_us`)."""
-        pending = self.pending
-        if not pending:
+        values = self.pending
+        if not values:
             return
-        import numpy as np
-
-        values = np.clip(np.frombuffer(pending, dtype=np.int64), 1, HDR_HIGHEST_US)
+        low, high = min(values), max(values)
+        if low < 1 or high > HDR_HIGHEST_US:
+            values = array("q", (min(max(v, 1), HDR_HIGHEST_US) for v in values))
+            low, high = max(low, 1), min(high, HDR_HIGHEST_US)
         record_values(self.hist, values)
-        self.add_counts(len(values), 0, 0, int(values.sum()), int(values.min()), int(values.max()))
+        self.add_counts(len(values), 0, 0, sum(values), low, high)
         self.pending = array("q")
 
     def freeze(self) -> EndpointWindow:

@@ -3,20 +3,28 @@
 Histograms record integer microseconds from 1 µs to 1 hour with 3 significant figures,
 so any percentile is within 0.1% of the exact sample. :func:`values_at_percentiles` is
 the only place percentiles are computed; :func:`hist_stats` summarises a histogram in
-milliseconds. numpy is imported inside the functions that use it.
+milliseconds. numpy is imported inside the functions that use it, and not at all by
+what a run does while it measures (:func:`record_values`, :func:`add_histogram`, and
+:func:`values_at_percentiles` while numpy is not loaded): it would add ~11 MiB to the
+load generator's resident memory.
 """
 
 from __future__ import annotations
 
 import struct
+import sys
 import zlib
+from bisect import bisect_left
 from collections.abc import Sequence
+from ctypes import addressof
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from hdrh.codec import HdrCookieException, HdrHistogramSettingsException, HdrLengthException
 from hdrh.histogram import HdrHistogram
+from pyhdrh import add_array  # hdrh's C extension: dst[i] += src[i] over n counters
 
 if TYPE_CHECKING:
     import numpy as np
@@ -93,31 +101,27 @@ def decode_histogram(encoded: str) -> HdrHistogram:
     return hist
 
 
-def record_values(hist: HdrHistogram, values: Any) -> None:
+def record_values(hist: HdrHistogram, values: Sequence[int]) -> None:
     """Record many values (integer µs, each within ``[0, hist.highest_trackable_value]``)
-    at once: exactly what ``hist.record_value(v)`` for each would record, in one
-    vectorised pass (~40 ns a value instead of ~2.5 µs).
+    at once: exactly what ``hist.record_value(v)`` for each would record, with hdrh's
+    index arithmetic inlined (~0.3 µs a value instead of ~2.5 µs).
 
-    ``values`` is anything numpy reads as int64 (a list, an ``array('q')``, an array).
+    ``values``: a list, an ``array('q')``, any sequence of ints.
     """
-    import numpy as np
-
-    v = np.asarray(values, dtype=np.int64)
-    if not v.size:
+    if not len(values):
         return
-    # hdrh's _counts_index_for, vectorised; frexp's exponent is the bit length (exact for
-    # integers below 2**53)
+    counts = hist.counts
+    mask = hist.sub_bucket_mask
     unit = hist.unit_magnitude
     half_mag = hist.sub_bucket_half_count_magnitude
-    bits = np.frexp((v | hist.sub_bucket_mask).astype(np.float64))[1].astype(np.int64)
-    bucket = bits - unit - (half_mag + 1)
-    index = ((bucket + 1) << half_mag) + (v >> (bucket + unit)) - hist.sub_bucket_half_count
-    first, last = int(index.min()), int(index.max())
-    counts = np.ctypeslib.as_array(hist.counts)
-    counts[first : last + 1] += np.bincount(index - first).astype(counts.dtype)
-    hist.total_count += int(v.size)
-    hist.min_value = min(hist.min_value, int(v.min()))
-    hist.max_value = max(hist.max_value, int(v.max()))
+    below = unit + half_mag + 1
+    half = hist.sub_bucket_half_count
+    for value in values:  # hdrh's _counts_index_for
+        bucket = (value | mask).bit_length() - below
+        counts[((bucket + 1) << half_mag) + (value >> (bucket + unit)) - half] += 1
+    hist.total_count += len(values)
+    hist.min_value = min(hist.min_value, min(values))
+    hist.max_value = max(hist.max_value, max(values))
 
 
 def _same_layout(a: HdrHistogram, b: HdrHistogram) -> bool:
@@ -142,12 +146,14 @@ def add_histogram(into: HdrHistogram, other: HdrHistogram) -> None:
     if not _same_layout(into, other) or other.max_value > into.highest_trackable_value:
         into.add(other)
         return
-    import numpy as np
-
-    first = 0 if other.counts[0] else other.get_counts_array_index(max(other.min_value, 0))
-    last = other.get_counts_array_index(other.max_value)
-    target = np.ctypeslib.as_array(into.counts)
-    target[first : last + 1] += np.ctypeslib.as_array(other.counts)[first : last + 1]
+    first, last = _span(other)
+    size = into.word_size
+    add_array(
+        addressof(into.counts) + first * size,
+        addressof(other.counts) + first * size,
+        last - first + 1,
+        size,
+    )
     into.total_count += other.get_total_count()
     into.max_value = max(into.max_value, other.get_max_value())
     into.min_value = min(into.get_min_value(), other.get_min_value())
@@ -167,6 +173,30 @@ def release_histogram(hist: HdrHistogram) -> None:
         encoder.histogram = None
 
 
+def _span(hist: HdrHistogram) -> tuple[int, int]:
+    """(first, last) index of the occupied buckets of a non-empty histogram."""
+    first = 0 if hist.counts[0] else hist.get_counts_array_index(max(hist.min_value, 0))
+    return first, hist.get_counts_array_index(hist.max_value)
+
+
+def _values_at_percentiles_py(hist: HdrHistogram, percentiles: Sequence[float]) -> list[int]:
+    """:func:`values_at_percentiles` without numpy (while a run measures)."""
+    if not hist.get_total_count():
+        return [0 for _ in percentiles]
+    first, last = _span(hist)
+    cumulative = list(accumulate(hist.counts[first : last + 1]))
+    total = cumulative[-1]
+    if not total:
+        return [0 for _ in percentiles]
+    out = []
+    for p in percentiles:
+        target = max(int(min(p, 100.0) * total / 100 + 0.5), 1)
+        index = first + min(bisect_left(cumulative, target), len(cumulative) - 1)
+        low = hist.get_value_from_index(index)
+        out.append(int(low) if p == 0 else int(hist.get_highest_equivalent_value(low)))
+    return out
+
+
 def values_at_percentiles(hist: HdrHistogram, percentiles: Sequence[float]) -> list[int]:
     """The values (µs) at ``percentiles`` of ``hist``, in one vectorised pass.
 
@@ -177,8 +207,11 @@ def values_at_percentiles(hist: HdrHistogram, percentiles: Sequence[float]) -> l
     bucket as) the sample at that rank — at most 0.1% above it with 3 significant
     figures; ``p = 0`` gives the lowest value of the first bucket. An empty histogram
     gives 0 for every percentile. Clamp with :func:`clamp_us` where the exact minimum
-    and maximum are known.
+    and maximum are known. While numpy is not loaded (a run measuring), the same values
+    come from a plain-Python walk of the occupied buckets.
     """
+    if "numpy" not in sys.modules:
+        return _values_at_percentiles_py(hist, percentiles)
     import numpy as np
 
     first, counts, low, high, _mid = _occupied(hist)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
+from array import array
 
 import numpy as np
 import pytest
 
 from dhakacart_bench.stats.hdr import (
     HDR_HIGHEST_US,
+    _values_at_percentiles_py,
     add_histogram,
     decode_histogram,
     encode_histogram,
@@ -90,7 +94,7 @@ def test_record_values_records_exactly_what_record_value_does() -> None:
     for value in values:
         one_by_one.record_value(value)
     record_values(at_once, values[:5000])
-    record_values(at_once, np.array(values[5000:]))  # into a histogram already in use
+    record_values(at_once, array("q", values[5000:]))  # into a histogram already in use
     record_values(at_once, [])
     assert histogram_counts(at_once) == histogram_counts(one_by_one)
     for attr in ("total_count", "min_value", "max_value"):
@@ -116,3 +120,35 @@ def test_add_histogram_over_the_occupied_buckets_equals_hdrh_add() -> None:
                 theirs.min_value,
                 theirs.max_value,
             )
+
+
+def test_the_plain_python_percentiles_equal_the_vectorised_ones() -> None:
+    percentiles = [0.0, 1.0, 50.0, 90.0, 95.0, 99.0, 99.9, 100.0, 120.0]
+    values = _values()
+    for part in (values[:1], values[12:40], values, [5, 7, 7, 7], [HDR_HIGHEST_US]):
+        hist = new_histogram()
+        record_values(hist, part)
+        assert _values_at_percentiles_py(hist, percentiles) == values_at_percentiles(
+            hist, percentiles
+        )
+    assert _values_at_percentiles_py(new_histogram(), [50.0]) == [0]
+
+
+def test_measuring_does_not_load_numpy() -> None:
+    """numpy is ~11 MiB of the load generator's memory: recording, closing windows,
+    merging a worker's windows and the progress line's p95 do without it."""
+    code = (
+        "import sys\n"
+        "from dhakacart_bench.measure.recorder import Recorder\n"
+        "r, w = Recorder(run_start=100.0), Recorder(run_start=100.0)\n"
+        "for i in range(3000):\n"
+        "    w.on_request('GET', '/a', 0.5 + i % 50, 10, None, start_time=100 + i / 1000)\n"
+        "r.ingest(w.close_windows(110.0))\n"
+        "r.close_windows(110.0)\n"
+        "assert r.live(103.5).p95_ms is not None\n"
+        "print('numpy' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "False", out.stderr
