@@ -36,7 +36,10 @@ from dhakacart_bench.runfolder.windows import (
 )
 from dhakacart_bench.stats.hdr import (
     HDR_HIGHEST_US,
+    CountsSpan,
     add_histogram,
+    add_span,
+    counts_span,
     encode_histogram,
     new_histogram,
     record_values,
@@ -103,6 +106,17 @@ class _Live:
         )
 
 
+class _Recent:
+    """A closed second, all endpoints merged, for :meth:`Recorder.live`: compact."""
+
+    __slots__ = ("failures", "requests", "span")
+
+    def __init__(self, requests: int, failures: int, span: CountsSpan | None) -> None:
+        self.requests = requests
+        self.failures = failures
+        self.span = span
+
+
 def _counts_of(live: _Live) -> EndpointCounts:
     return EndpointCounts(
         requests=live.requests,
@@ -154,8 +168,8 @@ class Recorder:
         # whole run, per endpoint (live histograms; one per endpoint)
         self._run: dict[str, _Live] = {}
         self._run_total = _Live()
-        # merged all-endpoint histograms of the last closed seconds (for live())
-        self._recent: dict[int, _Live] = {}
+        # merged all-endpoint histograms of the last closed seconds (for live()), compact
+        self._recent: dict[int, _Recent] = {}
         self._users: dict[int, int] = {}
         self._last_users = 0
         self._generator: dict[int, tuple[float, float]] = {}
@@ -243,18 +257,24 @@ class Recorder:
         for live in lives.values():
             live.flush()
         delta = WindowData(second, {name: live.freeze() for name, live in lives.items()})
-        recent = self._recent.get(second)
-        if recent is None:
-            recent = self._recent[second] = _Live()
+        merged = new_histogram()
+        recent = self._recent.get(second) or _Recent(0, 0, None)
+        add_span(merged, recent.span)
         for name, live in lives.items():
             run = self._run.get(name)
             if run is None:
                 run = self._run[name] = _Live()
-            for target in (run, self._run_total, recent):
+            add_histogram(merged, live.hist)
+            recent.requests += live.requests
+            recent.failures += live.failures
+            for target in (run, self._run_total):
                 add_histogram(target.hist, live.hist)
                 target.add_counts(
                     live.requests, live.failures, live.bytes, live.sum_us, live.min_us, live.max_us
                 )
+        recent.span = counts_span(merged)
+        release_histogram(merged)
+        self._recent[second] = recent
         previous = self._closed.get(second)
         if previous is None:
             self._closed[second] = delta
@@ -266,7 +286,7 @@ class Recorder:
 
     def _trim_recent(self, newest: int) -> None:
         for second in [s for s in self._recent if s <= newest - LIVE_MAX_WINDOW_S]:
-            release_histogram(self._recent.pop(second).hist)
+            del self._recent[second]
 
     # ---- distributed
 
@@ -328,7 +348,7 @@ class Recorder:
         requests = failures = 0
         for second, recent in self._recent.items():
             if first <= second <= current:
-                add_histogram(scratch, recent.hist)
+                add_span(scratch, recent.span)
                 requests += recent.requests
                 failures += recent.failures
         for (second, _, _), live in self._open.items():

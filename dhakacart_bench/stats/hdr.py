@@ -14,6 +14,7 @@ from __future__ import annotations
 import struct
 import sys
 import zlib
+from array import array
 from bisect import bisect_left
 from collections.abc import Sequence
 from ctypes import addressof
@@ -195,6 +196,42 @@ def _values_at_percentiles_py(hist: HdrHistogram, percentiles: Sequence[float]) 
         low = hist.get_value_from_index(index)
         out.append(int(low) if p == 0 else int(hist.get_highest_equivalent_value(low)))
     return out
+
+
+@dataclass(frozen=True)
+class CountsSpan:
+    """A histogram's occupied buckets, compact: a one-second histogram kept so takes a
+    few KiB instead of its 184 KiB counts array (see :func:`counts_span`)."""
+
+    first: int
+    counts: array[int]  # array("Q")
+    total: int
+    min_value: int
+    max_value: int
+
+
+def counts_span(hist: HdrHistogram) -> CountsSpan | None:
+    """``hist``'s occupied buckets (None for an empty histogram); :func:`add_span` adds
+    them back into a histogram of the same layout, exactly."""
+    if not hist.get_total_count():
+        return None
+    first, last = _span(hist)
+    return CountsSpan(
+        first, array("Q", hist.counts[first : last + 1]), hist.total_count,
+        hist.get_min_value(), hist.get_max_value(),
+    )  # fmt: skip
+
+
+def add_span(into: HdrHistogram, span: CountsSpan | None) -> None:
+    """``into += `` the histogram ``span`` was taken from (same layout: bench's)."""
+    if span is None:
+        return
+    size = into.word_size
+    address, length = span.counts.buffer_info()
+    add_array(addressof(into.counts) + span.first * size, address, length, size)
+    into.total_count += span.total
+    into.min_value = min(into.min_value, span.min_value)
+    into.max_value = max(into.max_value, span.max_value)
 
 
 def values_at_percentiles(hist: HdrHistogram, percentiles: Sequence[float]) -> list[int]:

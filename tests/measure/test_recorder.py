@@ -393,3 +393,17 @@ def test_values_wait_in_a_buffer_and_are_clamped_when_folded_in() -> None:
     assert (counts.requests, counts.min_us, counts.max_us) == (5, 1, 3_600_000_000)
     assert counts.bytes == 50
     assert m.total.get_total_count() == 5
+
+
+def test_closed_seconds_kept_for_the_progress_line_are_compact() -> None:
+    recorder = Recorder(run_start=RUN_START)
+    base = int(RUN_START)
+    for second in range(5):
+        feed(recorder, [900 + 2 * i for i in range(200)], second=second)
+        feed(recorder, [1200], second=second, name="/b")
+    recorder.close_windows(base + 10)
+    spans = [recent.span for recent in recorder._recent.values()]
+    assert len(spans) == 5
+    # a few hundred buckets, not the histogram's 23,552 (184 KiB) per second
+    assert all(span is not None and len(span.counts) < 1000 for span in spans)
+    assert recorder.live(base + 5.5).requests == 5 * 201

@@ -14,6 +14,8 @@ from dhakacart_bench.stats.hdr import (
     HDR_HIGHEST_US,
     _values_at_percentiles_py,
     add_histogram,
+    add_span,
+    counts_span,
     decode_histogram,
     encode_histogram,
     hist_stats,
@@ -152,3 +154,24 @@ def test_measuring_does_not_load_numpy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_a_counts_span_adds_back_exactly_what_its_histogram_held() -> None:
+    values = _values()
+    for part in (values[12:40], values, [7]):
+        hist = new_histogram()
+        record_values(hist, part)
+        span = counts_span(hist)
+        assert span is not None and len(span.counts) <= hist.counts_len
+        via_span, direct = new_histogram(), new_histogram()
+        record_values(via_span, [300])
+        record_values(direct, [300])
+        add_span(via_span, span)
+        add_histogram(direct, hist)
+        assert histogram_counts(via_span) == histogram_counts(direct)
+        assert (via_span.total_count, via_span.min_value, via_span.max_value) == (
+            direct.total_count,
+            direct.min_value,
+            direct.max_value,
+        )
+    assert counts_span(new_histogram()) is None
