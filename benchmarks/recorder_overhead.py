@@ -1,17 +1,20 @@
 """Recorder overhead: CPU per 1,000 requests of `bench run` vs plain `locust --headless`.
 
 Both drive the same FastHttpUser locustfile (benchmarks/locustfiles/overhead.py:
-50 users x 20 req/s) against the same private nginx (or, without nginx, a
-gevent WSGI server with the same body), pinned to the same core,
+``Reader``, 50 users x 20 req/s = 1,000 req/s; with ``--saturate``, ``Flood``: 20
+users with no wait, as many requests as the generator's one core carries) against
+the same private nginx (or, without nginx, a gevent WSGI server with the same body),
+pinned to the same core,
 alternating, for several pairs. Start-up cost (imports, spawning) is removed by
 running each tool twice — short and long — and taking the difference:
 
     CPU per request = (CPU_long - CPU_short) / (requests_long - requests_short)
 
 CPU is user+sys of the generator process (rusage of the waited child). The
-figure of interest is the ratio bench / locust (goal <= 1.05).
+figure of interest is the ratio bench / locust (issue 14's goal: <= 1.03 at both
+operating points).
 
-    python benchmarks/recorder_overhead.py [--pairs 3] [--short 10] [--long 40]
+    python benchmarks/recorder_overhead.py [--pairs 3] [--short 10] [--long 40] [--saturate]
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from _targets import static_json  # noqa: E402
 LOCUSTFILE = HERE / "locustfiles" / "overhead.py"
 SCENARIO = HERE / "scenarios" / "overhead.toml"
 USERS = 50
+SATURATING_USERS = 20
 GENERATOR_CPU = "0"
 TARGET_CPU = "1"
 
@@ -48,11 +52,12 @@ def _cpu_of(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
     return cpu, proc
 
 
-def run_locust(host: str, seconds: int) -> tuple[float, int]:
+def run_locust(host: str, seconds: int, *, saturate: bool) -> tuple[float, int]:
+    users, cls = (SATURATING_USERS, "Flood") if saturate else (USERS, "Reader")
     cmd = [
         "taskset", "-c", GENERATOR_CPU,
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-        "-u", str(USERS), "-r", str(USERS), "-t", f"{seconds}s", "--host", host,
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), cls, "--headless",
+        "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", host,
         "--json", "--skip-log", "--stop-timeout", "5",
     ]  # fmt: skip
     cpu, proc = _cpu_of(cmd)
@@ -60,11 +65,18 @@ def run_locust(host: str, seconds: int) -> tuple[float, int]:
     return cpu, sum(int(entry["num_requests"]) for entry in stats)
 
 
-def run_bench(host: str, seconds: int, reports: Path) -> tuple[float, int]:
+def run_bench(host: str, seconds: int, reports: Path, *, saturate: bool) -> tuple[float, int]:
+    if saturate:  # the locustfile path, with Locust's flags
+        what = [
+            "-f", str(LOCUSTFILE), "Flood", "-u", str(SATURATING_USERS),
+            "-r", str(SATURATING_USERS), "-t", f"{seconds}s",
+        ]  # fmt: skip
+    else:
+        what = [str(SCENARIO), "--duration", f"{seconds}s"]
     cmd = [
         "taskset", "-c", GENERATOR_CPU,
-        sys.executable, "-m", "dhakacart_bench", "run", str(SCENARIO), "--host", host,
-        "--duration", f"{seconds}s", "--no-report", "--quiet", "--reports-dir", str(reports),
+        sys.executable, "-m", "dhakacart_bench", "run", *what, "--host", host,
+        "--no-report", "--quiet", "--reports-dir", str(reports),
     ]  # fmt: skip
     cpu, _ = _cpu_of(cmd)
     newest = max(reports.iterdir(), key=lambda p: p.stat().st_mtime)
@@ -83,19 +95,28 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--short", type=int, default=10)
     parser.add_argument("--long", type=int, default=40)
+    parser.add_argument(
+        "--saturate", action="store_true", help="no think time: the generator's saturation point"
+    )
     args = parser.parse_args()
+    sat = args.saturate
     rows = []
     with static_json(cpu=TARGET_CPU) as (host, target), tempfile.TemporaryDirectory() as tmp:
-        print(f"target: {target} at {host}", flush=True)
+        point = "saturation" if sat else f"a fixed {USERS * 20:,} req/s"
+        print(f"target: {target} at {host}; operating point: {point}", flush=True)
         reports = Path(tmp)
         for pair in range(args.pairs):
             order = ["bench", "locust"] if pair % 2 == 0 else ["locust", "bench"]
             result: dict[str, float] = {}
             for tool in order:
                 if tool == "bench":
-                    short, long = (run_bench(host, s, reports) for s in (args.short, args.long))
+                    short, long = (
+                        run_bench(host, s, reports, saturate=sat) for s in (args.short, args.long)
+                    )
                 else:
-                    short, long = (run_locust(host, s) for s in (args.short, args.long))
+                    short, long = (
+                        run_locust(host, s, saturate=sat) for s in (args.short, args.long)
+                    )
                 result[tool] = per_1000(short, long)
                 result[f"{tool}_requests"] = long[1]
             ratio = result["bench"] / result["locust"]

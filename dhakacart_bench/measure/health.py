@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dhakacart_bench.measure.proctree import TreeTimes, descendants
 from dhakacart_bench.runfolder.meta import GeneratorMeta, MachineMeta
 
 #: A sample above either threshold counts as a saturated second.
@@ -199,14 +200,15 @@ class HostMonitor:
         Our own tree's members are looked up again every ``rescan_s`` seconds."""
         import psutil
 
-        from dhakacart_bench.measure.targetproc import process_tree
-
         self._psutil = psutil
         self._root = psutil.Process()
         self._clock = clock
         self._machine_cpu = machine_cpu or self._machine_busy
         self._own_tree = own_tree or self._own_tree_times
-        self._target_tree = target_tree or process_tree
+        # the target's trees: members kept between looks (measure/proctree.py)
+        self._target_trees = TreeTimes()
+        self._target_tree = target_tree or self._target_trees
+        self._looked_since_lost = False
         # the target's process trees (measure/targetproc.py): not foreign, counted apart
         self._named_targets = tuple(target_pids)
         self._discover = discover
@@ -248,10 +250,11 @@ class HostMonitor:
             self._started_at = now
         booting = now - self._started_at < DEFAULT_RESCAN_EVERY_SAMPLE_S
         if self._scanned_at is None or booting or now - self._scanned_at >= self._rescan_s:
-            try:
-                self._tree = [self._root, *self._root.children(recursive=True)]
-            except self._psutil.Error:
-                self._tree = [self._root]
+            # one read of the process table for our tree and the target's
+            roots = (*self._named_targets, *self._found)
+            trees = descendants((self._root.pid, *roots))
+            self._tree = trees.get(self._root.pid, [self._root])
+            self._target_trees.fill(roots, trees)
             self._scanned_at = now
             self.scans += 1
         return self._tree
@@ -272,7 +275,11 @@ class HostMonitor:
         from dhakacart_bench.measure.targetproc import REDISCOVER_EVERY
 
         self._samples_taken += 1
-        if self._discover is not None and self._samples_taken % REDISCOVER_EVERY == 0:
+        due = self._samples_taken % REDISCOVER_EVERY == 0
+        # a target that exited (a deploy replaced it) is looked for again at once, once
+        lost = self._target_trees.lost and not self._looked_since_lost
+        self._looked_since_lost = self._target_trees.lost
+        if self._discover is not None and (due or lost):
             self._found = tuple(self._discover())
             self.target_pids_seen.update(self._found)
         now = self._clock()

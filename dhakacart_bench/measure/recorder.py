@@ -3,7 +3,9 @@
 The runner attaches :meth:`Recorder.on_request` to Locust's ``events.request`` and
 calls :meth:`Recorder.close_windows`, :meth:`Recorder.set_users` and
 :meth:`Recorder.live` from a one-second ticker. Every request is recorded, in integer
-microseconds, into an HDR histogram for its (completion second, endpoint) window. A
+microseconds, into an HDR histogram for its (completion second, endpoint) window: the
+listener only appends the value to the window's buffer, and the ticker folds a second's
+buffer into its histogram in one pass (:func:`record_values`). A
 window is closed a moment after its second ends: its histogram is folded into the
 whole-run histogram of its endpoint and kept only in encoded (compact) form, so memory
 stays flat over long runs. Closed windows are plain
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import math
 import time
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -33,9 +36,13 @@ from dhakacart_bench.runfolder.windows import (
 )
 from dhakacart_bench.stats.hdr import (
     HDR_HIGHEST_US,
+    CountsSpan,
     add_histogram,
+    add_span,
+    counts_span,
     encode_histogram,
     new_histogram,
+    record_values,
     release_histogram,
     values_at_percentiles,
 )
@@ -48,11 +55,13 @@ LIVE_MAX_WINDOW_S = 30
 
 
 class _Live:
-    """A window still being recorded into: a live histogram plus exact counters."""
+    """A window still being recorded into: a live histogram plus exact counters, and the
+    values (µs) recorded since the last :meth:`flush`, not yet in either."""
 
-    __slots__ = ("bytes", "failures", "hist", "max_us", "min_us", "requests", "sum_us")
+    __slots__ = ("bytes", "failures", "hist", "max_us", "min_us", "pending", "requests", "sum_us")
 
     def __init__(self) -> None:
+        self.pending = array("q")
         self.hist = new_histogram()
         self.requests = 0
         self.failures = 0
@@ -71,6 +80,20 @@ class _Live:
         self.min_us = min(self.min_us, min_us)
         self.max_us = max(self.max_us, max_us)
 
+    def flush(self) -> None:
+        """Fold the pending values into the histogram and the counters (clamped to the
+        histogram's range, 1 µs .. 1 h, as :func:`~dhakacart_bench.stats.hdr.to_us`)."""
+        values = self.pending
+        if not values:
+            return
+        low, high = min(values), max(values)
+        if low < 1 or high > HDR_HIGHEST_US:
+            values = array("q", (min(max(v, 1), HDR_HIGHEST_US) for v in values))
+            low, high = max(low, 1), min(high, HDR_HIGHEST_US)
+        record_values(self.hist, values)
+        self.add_counts(len(values), 0, 0, sum(values), low, high)
+        self.pending = array("q")
+
     def freeze(self) -> EndpointWindow:
         return EndpointWindow(
             requests=self.requests,
@@ -81,6 +104,17 @@ class _Live:
             max_us=self.max_us,
             histogram_b64=encode_histogram(self.hist),
         )
+
+
+class _Recent:
+    """A closed second, all endpoints merged, for :meth:`Recorder.live`: compact."""
+
+    __slots__ = ("failures", "requests", "span")
+
+    def __init__(self, requests: int, failures: int, span: CountsSpan | None) -> None:
+        self.requests = requests
+        self.failures = failures
+        self.span = span
 
 
 def _counts_of(live: _Live) -> EndpointCounts:
@@ -134,8 +168,8 @@ class Recorder:
         # whole run, per endpoint (live histograms; one per endpoint)
         self._run: dict[str, _Live] = {}
         self._run_total = _Live()
-        # merged all-endpoint histograms of the last closed seconds (for live())
-        self._recent: dict[int, _Live] = {}
+        # merged all-endpoint histograms of the last closed seconds (for live()), compact
+        self._recent: dict[int, _Recent] = {}
         self._users: dict[int, int] = {}
         self._last_users = 0
         self._generator: dict[int, tuple[float, float]] = {}
@@ -169,18 +203,8 @@ class Recorder:
         window = self._open.get(key)
         if window is None:
             window = self._open[key] = _Live()
-        us = round(response_time * 1000)
-        if us < 1:
-            us = 1
-        elif us > HDR_HIGHEST_US:
-            us = HDR_HIGHEST_US
-        window.hist.record_value(us)
-        window.requests += 1
-        window.sum_us += us
-        if us < window.min_us:
-            window.min_us = us
-        if us > window.max_us:
-            window.max_us = us
+        # counted, clamped and recorded into the histogram by the ticker (_Live.flush)
+        window.pending.append(round(response_time * 1000))
         if response_length:
             window.bytes += response_length
         if exception is not None:
@@ -230,19 +254,27 @@ class Recorder:
         return closed
 
     def _close_second(self, second: int, lives: dict[str, _Live]) -> WindowData:
+        for live in lives.values():
+            live.flush()
         delta = WindowData(second, {name: live.freeze() for name, live in lives.items()})
-        recent = self._recent.get(second)
-        if recent is None:
-            recent = self._recent[second] = _Live()
+        merged = new_histogram()
+        recent = self._recent.get(second) or _Recent(0, 0, None)
+        add_span(merged, recent.span)
         for name, live in lives.items():
             run = self._run.get(name)
             if run is None:
                 run = self._run[name] = _Live()
-            for target in (run, self._run_total, recent):
+            add_histogram(merged, live.hist)
+            recent.requests += live.requests
+            recent.failures += live.failures
+            for target in (run, self._run_total):
                 add_histogram(target.hist, live.hist)
                 target.add_counts(
                     live.requests, live.failures, live.bytes, live.sum_us, live.min_us, live.max_us
                 )
+        recent.span = counts_span(merged)
+        release_histogram(merged)
+        self._recent[second] = recent
         previous = self._closed.get(second)
         if previous is None:
             self._closed[second] = delta
@@ -254,7 +286,7 @@ class Recorder:
 
     def _trim_recent(self, newest: int) -> None:
         for second in [s for s in self._recent if s <= newest - LIVE_MAX_WINDOW_S]:
-            release_histogram(self._recent.pop(second).hist)
+            del self._recent[second]
 
     # ---- distributed
 
@@ -310,11 +342,13 @@ class Recorder:
         current = int(now)
         first = current - window_s + 1
         span = now - max(float(first), self.run_start)
+        for live in self._open.values():
+            live.flush()
         scratch = new_histogram()
         requests = failures = 0
         for second, recent in self._recent.items():
             if first <= second <= current:
-                add_histogram(scratch, recent.hist)
+                add_span(scratch, recent.span)
                 requests += recent.requests
                 failures += recent.failures
         for (second, _, _), live in self._open.items():

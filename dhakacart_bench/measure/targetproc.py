@@ -17,8 +17,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-#: Re-find the listening process this often (samples): a deploy replaces it.
-REDISCOVER_EVERY = 5
+#: Re-find the listening process this often (samples), and at once when the one found
+#: has exited (a deploy replaced it). A look reads every socket of every process of the
+#: machine (~25-90 ms here): every 5 samples it was most of bench's own per-second CPU.
+REDISCOVER_EVERY = 30
 
 
 def _local_addresses() -> set[str]:

@@ -3,20 +3,29 @@
 Histograms record integer microseconds from 1 µs to 1 hour with 3 significant figures,
 so any percentile is within 0.1% of the exact sample. :func:`values_at_percentiles` is
 the only place percentiles are computed; :func:`hist_stats` summarises a histogram in
-milliseconds. numpy is imported inside the functions that use it.
+milliseconds. numpy is imported inside the functions that use it, and not at all by
+what a run does while it measures (:func:`record_values`, :func:`add_histogram`, and
+:func:`values_at_percentiles` while numpy is not loaded): it would add ~11 MiB to the
+load generator's resident memory.
 """
 
 from __future__ import annotations
 
 import struct
+import sys
 import zlib
+from array import array
+from bisect import bisect_left
 from collections.abc import Sequence
+from ctypes import addressof
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from hdrh.codec import HdrCookieException, HdrHistogramSettingsException, HdrLengthException
 from hdrh.histogram import HdrHistogram
+from pyhdrh import add_array  # hdrh's C extension: dst[i] += src[i] over n counters
 
 if TYPE_CHECKING:
     import numpy as np
@@ -93,13 +102,64 @@ def decode_histogram(encoded: str) -> HdrHistogram:
     return hist
 
 
+def record_values(hist: HdrHistogram, values: Sequence[int]) -> None:
+    """Record many values (integer µs, each within ``[0, hist.highest_trackable_value]``)
+    at once: exactly what ``hist.record_value(v)`` for each would record, with hdrh's
+    index arithmetic inlined (~0.3 µs a value instead of ~2.5 µs).
+
+    ``values``: a list, an ``array('q')``, any sequence of ints.
+    """
+    if not len(values):
+        return
+    counts = hist.counts
+    mask = hist.sub_bucket_mask
+    unit = hist.unit_magnitude
+    half_mag = hist.sub_bucket_half_count_magnitude
+    below = unit + half_mag + 1
+    half = hist.sub_bucket_half_count
+    for value in values:  # hdrh's _counts_index_for
+        bucket = (value | mask).bit_length() - below
+        counts[((bucket + 1) << half_mag) + (value >> (bucket + unit)) - half] += 1
+    hist.total_count += len(values)
+    hist.min_value = min(hist.min_value, min(values))
+    hist.max_value = max(hist.max_value, max(values))
+
+
+def _same_layout(a: HdrHistogram, b: HdrHistogram) -> bool:
+    return (
+        a.counts_len == b.counts_len
+        and a.unit_magnitude == b.unit_magnitude
+        and a.sub_bucket_count == b.sub_bucket_count
+        and a.word_size == b.word_size
+    )
+
+
 def add_histogram(into: HdrHistogram, other: HdrHistogram) -> None:
     """``into += other``, exactly. Adding an empty histogram is a no-op.
 
-    (hdrh's ``add`` would reset ``into``'s minimum to 0 when ``other`` is empty.)
+    (hdrh's ``add`` would reset ``into``'s minimum to 0 when ``other`` is empty.) Two
+    histograms of the same layout (all of bench's) are added over ``other``'s occupied
+    buckets only — a one-second window uses a few hundred of the 23,552, and hdrh's
+    ``add`` walks them all (~50 µs).
     """
-    if other.get_total_count():
+    if not other.get_total_count():
+        return
+    if not _same_layout(into, other) or other.max_value > into.highest_trackable_value:
         into.add(other)
+        return
+    first, last = _span(other)
+    size = into.word_size
+    add_array(
+        addressof(into.counts) + first * size,
+        addressof(other.counts) + first * size,
+        last - first + 1,
+        size,
+    )
+    into.total_count += other.get_total_count()
+    into.max_value = max(into.max_value, other.get_max_value())
+    into.min_value = min(into.get_min_value(), other.get_min_value())
+    into.start_time_stamp_msec = min(into.start_time_stamp_msec, other.start_time_stamp_msec)
+    into.end_time_stamp_msec = max(into.end_time_stamp_msec, other.end_time_stamp_msec)
 
 
 def release_histogram(hist: HdrHistogram) -> None:
@@ -114,6 +174,66 @@ def release_histogram(hist: HdrHistogram) -> None:
         encoder.histogram = None
 
 
+def _span(hist: HdrHistogram) -> tuple[int, int]:
+    """(first, last) index of the occupied buckets of a non-empty histogram."""
+    first = 0 if hist.counts[0] else hist.get_counts_array_index(max(hist.min_value, 0))
+    return first, hist.get_counts_array_index(hist.max_value)
+
+
+def _values_at_percentiles_py(hist: HdrHistogram, percentiles: Sequence[float]) -> list[int]:
+    """:func:`values_at_percentiles` without numpy (while a run measures)."""
+    if not hist.get_total_count():
+        return [0 for _ in percentiles]
+    first, last = _span(hist)
+    cumulative = list(accumulate(hist.counts[first : last + 1]))
+    total = cumulative[-1]
+    if not total:
+        return [0 for _ in percentiles]
+    out = []
+    for p in percentiles:
+        target = max(int(min(p, 100.0) * total / 100 + 0.5), 1)
+        index = first + min(bisect_left(cumulative, target), len(cumulative) - 1)
+        low = hist.get_value_from_index(index)
+        out.append(int(low) if p == 0 else int(hist.get_highest_equivalent_value(low)))
+    return out
+
+
+@dataclass(frozen=True)
+class CountsSpan:
+    """A histogram's occupied buckets, compact: a one-second histogram kept so takes a
+    few KiB instead of its 184 KiB counts array (see :func:`counts_span`)."""
+
+    first: int
+    counts: array[int]  # array("Q")
+    total: int
+    min_value: int
+    max_value: int
+
+
+def counts_span(hist: HdrHistogram) -> CountsSpan | None:
+    """``hist``'s occupied buckets (None for an empty histogram); :func:`add_span` adds
+    them back into a histogram of the same layout, exactly."""
+    if not hist.get_total_count():
+        return None
+    first, last = _span(hist)
+    return CountsSpan(
+        first, array("Q", hist.counts[first : last + 1]), hist.total_count,
+        hist.get_min_value(), hist.get_max_value(),
+    )  # fmt: skip
+
+
+def add_span(into: HdrHistogram, span: CountsSpan | None) -> None:
+    """``into += `` the histogram ``span`` was taken from (same layout: bench's)."""
+    if span is None:
+        return
+    size = into.word_size
+    address, length = span.counts.buffer_info()
+    add_array(addressof(into.counts) + span.first * size, address, length, size)
+    into.total_count += span.total
+    into.min_value = min(into.min_value, span.min_value)
+    into.max_value = max(into.max_value, span.max_value)
+
+
 def values_at_percentiles(hist: HdrHistogram, percentiles: Sequence[float]) -> list[int]:
     """The values (µs) at ``percentiles`` of ``hist``, in one vectorised pass.
 
@@ -124,8 +244,11 @@ def values_at_percentiles(hist: HdrHistogram, percentiles: Sequence[float]) -> l
     bucket as) the sample at that rank — at most 0.1% above it with 3 significant
     figures; ``p = 0`` gives the lowest value of the first bucket. An empty histogram
     gives 0 for every percentile. Clamp with :func:`clamp_us` where the exact minimum
-    and maximum are known.
+    and maximum are known. While numpy is not loaded (a run measuring), the same values
+    come from a plain-Python walk of the occupied buckets.
     """
+    if "numpy" not in sys.modules:
+        return _values_at_percentiles_py(hist, percentiles)
     import numpy as np
 
     first, counts, low, high, _mid = _occupied(hist)

@@ -374,3 +374,36 @@ def test_memory_stays_flat_closed_histograms_are_freed_at_once() -> None:
         recorder.close_windows(base + second + 3)
     assert len(recorder._recent) <= LIVE_MAX_WINDOW_S
     assert len(recorder._open) <= 3
+
+
+def test_values_wait_in_a_buffer_and_are_clamped_when_folded_in() -> None:
+    recorder = Recorder(run_start=RUN_START)
+    start = int(RUN_START)
+    for ms in (0.0, 0.0004, 1.2346, 10.0**10):  # below 1 µs, and above the 1 h range
+        # all completing in the same second
+        recorder.on_request("GET", "/a", ms, 10, None, start_time=start + 0.5 - ms / 1000)
+    window = next(iter(recorder._open.values()))
+    assert window.hist.get_total_count() == 0 and len(window.pending) == 4
+    live = recorder.live(start + 0.9)  # the progress line sees them
+    assert live.requests == 4 and window.hist.get_total_count() == 4
+    assert (window.min_us, window.max_us, window.sum_us) == (1, 3_600_000_000, 3_600_001_237)
+    recorder.on_request("GET", "/a", 2.0, 10, None, start_time=start + 0.2)
+    m = recorder.finish(start + 5)
+    counts = m.counts["GET /a"]
+    assert (counts.requests, counts.min_us, counts.max_us) == (5, 1, 3_600_000_000)
+    assert counts.bytes == 50
+    assert m.total.get_total_count() == 5
+
+
+def test_closed_seconds_kept_for_the_progress_line_are_compact() -> None:
+    recorder = Recorder(run_start=RUN_START)
+    base = int(RUN_START)
+    for second in range(5):
+        feed(recorder, [900 + 2 * i for i in range(200)], second=second)
+        feed(recorder, [1200], second=second, name="/b")
+    recorder.close_windows(base + 10)
+    spans = [recent.span for recent in recorder._recent.values()]
+    assert len(spans) == 5
+    # a few hundred buckets, not the histogram's 23,552 (184 KiB) per second
+    assert all(span is not None and len(span.counts) < 1000 for span in spans)
+    assert recorder.live(base + 5.5).requests == 5 * 201
