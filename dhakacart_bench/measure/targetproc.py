@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -79,26 +79,6 @@ def listening_pids(host: str) -> tuple[int, ...]:
         and (c.laddr.ip in addresses or c.laddr.ip in wildcard)
     }
     return tuple(sorted(pids))
-
-
-def process_tree(roots: Iterable[int]) -> dict[int, float]:
-    """CPU seconds (user + system) so far of each process in the trees under ``roots``."""
-    import psutil
-
-    out: dict[int, float] = {}
-    for pid in roots:
-        try:
-            root = psutil.Process(pid)
-            processes = [root, *root.children(recursive=True)]
-        except psutil.Error:
-            continue
-        for proc in processes:
-            try:
-                times = proc.cpu_times()
-            except psutil.Error:
-                continue
-            out[proc.pid] = times.user + times.system
-    return out
 
 
 def watch_target(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from dhakacart_bench.errors import TargetUnreachable
 from dhakacart_bench.measure.targets import probe_target
+from tests.servers import serve_in_thread
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -33,15 +33,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=10)
+    with serve_in_thread(_Handler) as url:
+        yield url
 
 
 def test_any_status_is_an_answer_and_redirects_are_not_followed(server: str) -> None:

@@ -14,7 +14,6 @@ import pytest
 from dhakacart_bench.measure.health import HostMonitor, assess_host
 from dhakacart_bench.measure.targetproc import (
     listening_pids,
-    process_tree,
     target_address,
     watch_target,
 )
@@ -114,7 +113,9 @@ def test_assess_host_records_the_targets_cpu() -> None:
     assert assess_host([0.0] * 5).target_source is None
 
 
-def test_process_tree_includes_children() -> None:
+def test_the_target_tree_includes_grandchildren() -> None:
+    from dhakacart_bench.measure.proctree import descendants
+
     code = (
         "import subprocess, sys, time\n"
         "c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(20)'])\n"
@@ -125,7 +126,8 @@ def test_process_tree_includes_children() -> None:
     try:
         assert parent.stdout is not None
         grandchild = int(parent.stdout.readline())
-        assert {parent.pid, grandchild} <= set(process_tree([parent.pid]))
+        tree = {proc.pid for proc in descendants([parent.pid])[parent.pid]}
+        assert {parent.pid, grandchild} <= tree
     finally:
         for p in psutil.Process(parent.pid).children(recursive=True):
             p.kill()
