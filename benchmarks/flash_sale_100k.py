@@ -8,7 +8,7 @@ workers) and of the store. Afterwards it reads the run folder and prints:
 users reached, time to spawn them, requests served, the generator self-check,
 and what the report concluded about the store.
 
-    python benchmarks/flash_sale_100k.py [--users 100000] [--workers 8] [--duration 150s]
+    python benchmarks/flash_sale_100k.py [--users 100000] [--workers 8|auto] [--duration 150s]
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def tree_rss(root: psutil.Process) -> tuple[int, int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--workers", default="8", help="a count, or auto")
     parser.add_argument("--duration", default=None, help="squeeze the stages (e.g. 150s)")
     args = parser.parse_args()
     reports = Path(tempfile.mkdtemp(prefix="bench-100k-"))
@@ -104,6 +104,10 @@ def main() -> None:
     print(
         f"requests {total['count']:,} ({total['failures']:,} failed), {total['rps']:.0f} req/s,"
         f" p95 {total['p95_ms']} ms"
+    )
+    print(
+        f"run.json generator.peak_rss_mib {gen.get('peak_rss_mib')} over"
+        f" master + {(meta.get('workers') or {}).get('expected')} worker(s)"
     )
     print(f"generator saturated: {gen['saturated']} ({gen.get('reason')})")
     print(f"verdict: {meta.get('verdict')}")

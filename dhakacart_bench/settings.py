@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-Kind = str  # "path" | "int" | "float" | "percent" | "duration" | "str" | "choice" | "flag"
+Kind = str  # "path" | "int" | "workers" | "float" | "percent" | "duration" | "str" | "choice"
+#            | "flag"
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,9 @@ SETTINGS: tuple[Setting, ...] = (
         "workers",
         "--workers",
         0,
-        "int",
-        "Local Locust worker processes to spread the load over (0: one process).",
+        "workers",
+        "Local Locust worker processes to spread the load over (0: one process; auto: one"
+        " per core, more when the open-files limit needs them).",
         "BENCH_WORKERS",
         ("run", "capacity"),
         minimum=0,

@@ -58,11 +58,35 @@ class PercentType(click.ParamType):
         return fraction
 
 
+class WorkersType(click.ParamType):
+    """``--workers``: a count (0 = one process) or ``auto`` (sized for this machine)."""
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        from dhakacart_bench.measure.limits import AUTO_WORKERS
+
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower()
+        if text == "auto":
+            return AUTO_WORKERS
+        try:
+            count = int(text)
+        except ValueError:
+            self.fail(f"expected a number of worker processes or 'auto', got {value!r}", param, ctx)
+        if count < 0:
+            self.fail(f"expected 0 or more worker processes, got {count}", param, ctx)
+        return count
+
+
 def _click_type(s: Setting) -> Any:
     if s.kind == "path":
         return click.Path(file_okay=False, path_type=Path)
     if s.kind == "int":
         return click.IntRange(min=None if s.minimum is None else int(s.minimum))
+    if s.kind == "workers":
+        return WorkersType()
     if s.kind == "float":
         return click.FloatRange(min=s.minimum)
     if s.kind == "duration":

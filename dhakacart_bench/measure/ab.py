@@ -33,6 +33,7 @@ from dhakacart_bench.measure.arms import ArmAssigner, ArmRecorders, with_arms
 from dhakacart_bench.measure.config import Progress, sized_scenario
 from dhakacart_bench.measure.engines.local import LocalEngine
 from dhakacart_bench.measure.health import HostMonitor, assess_host
+from dhakacart_bench.measure.limits import AUTO_WORKERS
 from dhakacart_bench.measure.recorder import Recorder
 from dhakacart_bench.measure.run import _signals_stop, _versions
 from dhakacart_bench.measure.targets import probe_target, store_invariants, store_settings
@@ -122,6 +123,8 @@ def run_ab(
     TargetUnreachable names the arm that did not answer (nothing is written).
     """
     scenario = sized_scenario(config)
+    if config.workers == AUTO_WORKERS:  # an A/B run is one process by design
+        config = dataclasses.replace(config, workers=0)
     if config.workers or config.expect_workers:
         raise UsageError("an A/B run drives both arms from one process: leave out --workers")
     with ExitStack() as stack:

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 from dhakacart_bench.measure.config import Progress, RunConfig
 from dhakacart_bench.measure.engines.locustfile import load_user_classes
+from dhakacart_bench.measure.limits import resolve_workers
 from dhakacart_bench.measure.shapes import OPEN_POOL_FILL_S
 from dhakacart_bench.measure.targets import bundled_store, probe_target, store_settings
 from dhakacart_bench.runfolder.capacity import LEVELS_DIR
@@ -202,6 +203,8 @@ def drive_capacity(
     previous=, metrics_before=, metrics_after=)`` returns the judged level.
     """
     scenario = config.scenario
+    # --workers auto: sized once for the search (every level runs on the same processes)
+    config = dataclasses.replace(config, run=resolve_workers(scenario.load.peak_users, config.run))
     arrival = config.arrival or scenario.load.arrival
     levels: list[Any] = []
     status, reason = "levels", f"stopped after {MAX_LEVELS} levels"

@@ -32,7 +32,7 @@ from dhakacart_bench.measure.config import Progress, RunResult, sized_scenario
 from dhakacart_bench.measure.engines.local import LocalEngine
 from dhakacart_bench.measure.engines.master import MasterEngine, judge_losses
 from dhakacart_bench.measure.health import HostMonitor, assess_host, per_user
-from dhakacart_bench.measure.limits import check_sockets_per_process
+from dhakacart_bench.measure.limits import check_sockets_per_process, resolve_workers
 from dhakacart_bench.measure.recorder import Recorder
 from dhakacart_bench.measure.sidecars.base import SidecarContext
 from dhakacart_bench.measure.sidecars.events import EventsSidecar
@@ -95,6 +95,7 @@ def run_scenario(config: RunConfig, *, progress: ProgressCallback | None = None)
     everything measured and returns with status "interrupted".
     """
     scenario = sized_scenario(config)
+    config = resolve_workers(scenario.load.peak_users, config)
     check_sockets_per_process(scenario.load.peak_users, config)
     target = resolve_target(config.host, scenario, source=config.host_source)
     host = target.host

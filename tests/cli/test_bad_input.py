@@ -180,6 +180,14 @@ def test_host_flag_is_checked_like_the_scenario_key(host: str) -> None:
     assert_usage_error(result, "--host", "expected an http(s) URL")
 
 
+@pytest.mark.parametrize("workers", ["many", "-2"])
+def test_workers_takes_a_count_or_auto(workers: str) -> None:
+    result = invoke("run", "smoke", "--workers", workers, "-q")
+    assert_usage_error(result, "--workers", "worker processes")
+    env = invoke("run", "smoke", "-q", env={"BENCH_WORKERS": workers})
+    assert_usage_error(env, "worker processes")
+
+
 USER = "from locust import HttpUser\n\n\nclass Browser(HttpUser):\n    pass\n"
 LOCUSTFILE_BROKEN = {
     "missing module": ("import no_such_module\n" + USER, "lf.py:1: ModuleNotFoundError"),

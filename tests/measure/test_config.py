@@ -35,6 +35,61 @@ def test_a_run_too_big_for_one_process_is_refused_with_advice() -> None:
     check_sockets_per_process(10 * limit, RunConfig(scenario=scenario, expect_workers=1))
 
 
+@pytest.mark.parametrize(
+    ("users", "cores", "per_process", "workers"),
+    [
+        (500, 1, 19_488, 0),  # one core, every socket fits: one process, no master
+        (500, 2, 19_488, 2),  # more cores: one worker per core
+        (20_000, 2, 19_488, 2),
+        (100_000, 2, 19_488, 6),  # this machine's limit: the fewest that hold 100,000
+        (100_000, 2, 1_048_064, 2),  # a higher limit: fewer processes
+        (100_000, 8, 19_488, 8),
+        (100_000, 1, 1_048_064, 0),
+    ],
+)
+def test_workers_auto_is_one_per_core_or_the_fewest_the_open_files_limit_allows(
+    users: int, cores: int, per_process: int, workers: int
+) -> None:
+    from dhakacart_bench.measure.limits import auto_workers
+
+    chosen = auto_workers(users, cores=cores, per_process=per_process)
+    assert chosen == workers
+    assert math.ceil(users / max(1, chosen)) <= per_process  # every process's sockets fit
+
+
+def test_workers_auto_is_resolved_for_this_machine_and_a_count_is_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+    import resource
+
+    from dhakacart_bench.measure.limits import AUTO_WORKERS, RESERVED_FILES, resolve_workers
+
+    monkeypatch.setattr(resource, "getrlimit", lambda _which: (1024, 10_000 + RESERVED_FILES))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
+    scenario = load_scenario("smoke")
+    auto = RunConfig(scenario=scenario, workers=AUTO_WORKERS)
+    assert resolve_workers(35_000, auto).workers == 4
+    assert resolve_workers(100, auto).workers == 2
+    assert resolve_workers(35_000, RunConfig(scenario=scenario, workers=0)).workers == 0
+
+
+def test_workers_flag_takes_a_count_or_auto() -> None:
+    import click
+
+    from dhakacart_bench.cli.options import WorkersType
+    from dhakacart_bench.measure.limits import AUTO_WORKERS
+
+    kind = WorkersType()
+    assert kind.convert("auto", None, None) == AUTO_WORKERS
+    assert kind.convert(" AUTO ", None, None) == AUTO_WORKERS
+    assert kind.convert("3", None, None) == 3
+    assert kind.convert(0, None, None) == 0
+    for bad in ("-1", "many", "2.5"):
+        with pytest.raises(click.BadParameter):
+            kind.convert(bad, None, None)
+
+
 def big_spec_workers() -> int:
     return load_scenario("flash-sale").store.workers
 
