@@ -36,6 +36,7 @@ from dhakacart_bench.measure.health import HostMonitor, assess_host
 from dhakacart_bench.measure.limits import AUTO_WORKERS
 from dhakacart_bench.measure.recorder import Recorder
 from dhakacart_bench.measure.run import _signals_stop, _versions
+from dhakacart_bench.measure.targetproc import watch_arms
 from dhakacart_bench.measure.targets import probe_target, store_invariants, store_settings
 from dhakacart_bench.runfolder.ab import (
     ARMS,
@@ -174,7 +175,12 @@ def _measure_ab(
             run_dir = new_run_dir(config.reports_dir, scenario.name, started_at)
             recorders = {arm: Recorder(run_start=run_start) for arm in ARMS}
             routed = ArmRecorders(recorders, assigner)
-            host_monitor = HostMonitor()
+            watch, target_source = watch_arms(
+                urls,
+                store_pids={arm: getattr(store, "pid", None) for arm, store in stores.items()},
+                target_pids=config.target_pids,
+            )
+            host_monitor = HostMonitor(**watch)
             next_look = [ab.min_s]
 
             def look(now: float) -> None:
@@ -229,7 +235,13 @@ def _measure_ab(
         engine.close()
     run_end = time.time()
     sections = engine.sections()
-    machine = assess_host(host_monitor.samples)
+    machine = assess_host(
+        host_monitor.samples,
+        target_samples=host_monitor.target_samples,
+        target_pids=sorted(host_monitor.target_pids_seen),
+        target_source=target_source,
+        cores=config.busy_cores,
+    )
     reason: str | None
     if decided:
         reason = f"the A/B gate decided {decided[0]} after {looks[-1].t_s:.0f} s"

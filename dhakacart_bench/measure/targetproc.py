@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -106,3 +106,26 @@ def watch_target(
         {"target_pids": named, "discover": lambda: listening_pids(host)},
         " and ".join(words) or None,
     )
+
+
+def watch_arms(
+    urls: Mapping[str, str], *, store_pids: Mapping[str, int | None], target_pids: Sequence[int]
+) -> tuple[dict[str, Any], str | None]:
+    """:func:`watch_target` for an A/B run: both arms' targets are the target, each found
+    as one run's would be (its bundled store, or whoever listens on its port)."""
+    named: list[int] = list(target_pids)
+    finders: list[Callable[[], Sequence[int]]] = []
+    sources: list[str] = []
+    for arm, url in urls.items():
+        watch, source = watch_target(url, store_pid=store_pids.get(arm), target_pids=())
+        named.extend(watch["target_pids"])
+        if "discover" in watch:
+            finders.append(watch["discover"])
+        if source:
+            sources.append(f"{arm}: {source}")
+    if target_pids:
+        sources.append("--target-pid")
+    found: dict[str, Any] = {"target_pids": tuple(named)}
+    if finders:
+        found["discover"] = lambda: tuple(sorted({pid for find in finders for pid in find()}))
+    return found, "; ".join(sources) or None

@@ -60,6 +60,12 @@ def test_ab_smoke_catches_a_slow_candidate_and_rejudges_offline(tmp_path: Path) 
     for arm in ("candidate", "baseline"):
         meta = json.loads((run_dir / arm / "run.json").read_text())
         assert meta["target"] == "bundled" and meta["invariants"]["ok"]
+        # both stores are the target, not noisy neighbours: their CPU is counted apart
+        assert meta["machine"]["target_source"] == (
+            "candidate: bundled store; baseline: bundled store"
+        )
+        assert len(meta["machine"]["target_pids"]) >= 2
+        assert meta["machine"]["target_cores_max"] > 0
         assert (run_dir / arm / "windows.jsonl").stat().st_size > 0
     assert (run_dir / "report.html").is_file()
     assert "ab-ratio" in (run_dir / "report.html").read_text()

@@ -15,6 +15,7 @@ from dhakacart_bench.measure.health import HostMonitor, assess_host
 from dhakacart_bench.measure.targetproc import (
     listening_pids,
     target_address,
+    watch_arms,
     watch_target,
 )
 
@@ -78,6 +79,24 @@ def test_named_and_bundled_targets() -> None:
         {"target_pids": (7,)},
         "bundled store",
     )
+
+
+def test_an_ab_runs_target_is_both_arms(busy_target: tuple[subprocess.Popen[str], str]) -> None:
+    child, url = busy_target
+    urls = {"candidate": "http://127.0.0.1:1", "baseline": url}
+    watch, source = watch_arms(urls, store_pids={"candidate": 7}, target_pids=(42,))
+    assert watch["target_pids"] == (42, 7)  # --target-pid, the bundled candidate store
+    assert watch["discover"]() == (child.pid,)  # whoever listens on the baseline's port
+    assert source is not None
+    assert source.startswith("candidate: bundled store; baseline: listening on port ")
+    assert source.endswith("; --target-pid")
+    both_bundled, where = watch_arms(
+        {"candidate": "http://127.0.0.1:1", "baseline": "http://127.0.0.1:2"},
+        store_pids={"candidate": 7, "baseline": 8},
+        target_pids=(),
+    )
+    assert both_bundled == {"target_pids": (7, 8)}
+    assert where == "candidate: bundled store; baseline: bundled store"
 
 
 def test_the_targets_cpu_is_counted_apart_from_the_foreign(
