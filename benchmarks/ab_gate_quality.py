@@ -8,6 +8,7 @@ stores' start. Every second run has a busy loop on one core beside it
 - ``aa``: identical arms → false alarms (exit 1);
 - ``all10``: the candidate's latency knob ``{"*": d}`` with ``d`` = 10 % of the A/A
   all-endpoints p95 (calibrated from the first A/A run's baseline arm) → caught?;
+  ``all15`` and ``all20`` the same with 15 % and 20 % (where detection becomes reliable);
 - ``one25``: ``d`` = 25 % of the product page's p95 on that endpoint only, judged with
   the ``*`` rule and one rule per endpoint → caught?, by which rule.
 
@@ -43,6 +44,8 @@ MARGIN = 5.0
 PRODUCT = "GET /api/products/[id]"
 PRODUCT_RULE = "/api/products/<int:product_id>"
 ENDPOINTS = ["*", "GET /api/products", PRODUCT, "GET /api/products/search"]
+#: added latency on every endpoint, as a share of the A/A all-endpoints p95
+ALL_KINDS = {"all10": 0.10, "all15": 0.15, "all20": 0.20}
 
 
 def ab_run(faults: dict[str, Any] | None, endpoints: list[str], busy: bool) -> dict[str, Any]:
@@ -135,7 +138,7 @@ def calibrate(run_dir: Path) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--kind", choices=["aa", "all10", "one25"])
+    parser.add_argument("--kind", choices=["aa", *ALL_KINDS, "one25"])
     parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--table", action="store_true")
     args = parser.parse_args()
@@ -150,8 +153,9 @@ def main() -> None:
     for number in range(args.runs):
         busy = (len(done) + number) % 2 == 1
         faults, endpoints = None, ["*"]
-        if args.kind == "all10":
-            faults = {"latency_ms": {"*": round(0.10 * cal["p95_total_ms"], 3)}}
+        if args.kind in ALL_KINDS:
+            share = ALL_KINDS[args.kind]
+            faults = {"latency_ms": {"*": round(share * cal["p95_total_ms"], 3)}}
         elif args.kind == "one25":
             faults = {"latency_ms": {PRODUCT_RULE: round(0.25 * cal["p95_product_ms"], 3)}}
             endpoints = ENDPOINTS
@@ -180,7 +184,7 @@ def table() -> None:
         " | old gate FAIL |"
     )
     print("|---|---|---|---|---|---|")
-    for kind in ("aa", "all10", "one25"):
+    for kind in ("aa", *ALL_KINDS, "one25"):
         sel = [r for r in rows if r["kind"] == kind]
         if not sel:
             continue
