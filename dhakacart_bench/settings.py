@@ -228,10 +228,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ab_min_s",
         "--ab-min-seconds",
-        10.0,
+        15.0,
         "duration",
         "A/B runs: seconds of load before the gate's first look.",
         "BENCH_AB_MIN_SECONDS",
+        ("run",),
+    ),
+    Setting(
+        "ab_warmup_s",
+        "--ab-warmup",
+        5.0,
+        "duration",
+        "A/B runs: seconds at the start the gate does not judge (users ramp, each arm's"
+        " target warms up on its own): recorded and reported, not compared.",
+        "BENCH_AB_WARMUP",
         ("run",),
     ),
     Setting(

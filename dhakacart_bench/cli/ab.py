@@ -56,6 +56,7 @@ def ab_options(command: Callable[..., Any]) -> Callable[..., Any]:
         setting_option("p95_regression_pct"),
         setting_option("max_duration_s"),
         setting_option("ab_min_s"),
+        setting_option("ab_warmup_s"),
         setting_option("ab_min_requests"),
         setting_option("ab_look_every_s"),
         setting_option("ab_alpha"),
@@ -77,6 +78,7 @@ AB_KEYS = (
     "p95_regression_pct",
     "max_duration_s",
     "ab_min_s",
+    "ab_warmup_s",
     "ab_min_requests",
     "ab_look_every_s",
     "ab_alpha",
@@ -154,12 +156,18 @@ def execute_ab(options: dict[str, Any], ab: dict[str, Any], loaded: Scenario) ->
         or loaded.scaled(run_config.users or loaded.load.default_users).load.duration_s
     )
     max_s = min(ab["max_duration_s"] or length, length)
+    if ab["ab_warmup_s"] >= max_s:
+        raise UsageError(
+            f"--ab-warmup ({ab['ab_warmup_s']:g}s) leaves nothing to judge in a"
+            f" {max_s:g}s A/B run: make it shorter than the run"
+        )
     plan = LookPlan(
         min_s=ab["ab_min_s"],
         every_s=ab["ab_look_every_s"],
         max_s=max_s,
         min_requests=ab["ab_min_requests"],
         alpha=ab["ab_alpha"],
+        warmup_s=ab["ab_warmup_s"],
     )
     rules = ABRules(
         plan=plan,
@@ -181,6 +189,7 @@ def execute_ab(options: dict[str, Any], ab: dict[str, Any], loaded: Scenario) ->
         plan={
             "min_requests": plan.min_requests,
             "alpha": plan.alpha,
+            "warmup_s": plan.warmup_s,
             "resamples": rules.resamples,
             "min_endpoint_requests": rules.min_endpoint_requests,
         },

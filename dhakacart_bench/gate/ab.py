@@ -4,6 +4,8 @@
 cells so far (:mod:`dhakacart_bench.gate.ab_cells`) and the plan
 (:class:`~dhakacart_bench.stats.sequential.LookPlan`):
 
+- the first ``warmup_s`` seconds are not judged (users ramp; each arm's target warms up
+  on its own schedule, so a difference there is not the builds');
 - **INVALID** (exit 3) when an arm answered nothing or failed every request — naming it;
 - too early (fewer than ``min_s`` seconds or ``min_requests`` per arm): keep going;
 - per gate endpoint, a **p95 rule** (ratio candidate / baseline, paired bootstrap
@@ -70,6 +72,11 @@ def _arm_totals(cells: ArmCells) -> tuple[int, int]:
     return sum(c.requests for c in total.values()), sum(c.failures for c in total.values())
 
 
+def after_warmup(cells: ArmCells, warmup_s: float) -> ArmCells:
+    """Only the seconds a look judges: those that start at or after ``warmup_s``."""
+    return {e: {s: c for s, c in by.items() if s >= warmup_s} for e, by in cells.items()}
+
+
 def judge_look(
     candidate: ArmCells,
     baseline: ArmCells,
@@ -86,6 +93,17 @@ def judge_look(
     seed: int = DEFAULT_PAIRED_SEED,
 ) -> Look:
     """The gate's decision at one look (see the module docstring)."""
+    if plan.warmup_s:
+        if final and upto_s < plan.warmup_s:
+            return Look(
+                t_s,
+                upto_s,
+                INVALID_LOOK,
+                problem=f"the run ended within the gate's {plan.warmup_s:g} s warm-up:"
+                " nothing to compare",
+            )
+        candidate = after_warmup(candidate, plan.warmup_s)
+        baseline = after_warmup(baseline, plan.warmup_s)
     totals = {CANDIDATE: _arm_totals(candidate), BASELINE: _arm_totals(baseline)}
     other = {CANDIDATE: BASELINE, BASELINE: CANDIDATE}
     for arm, (requests, failures) in totals.items():

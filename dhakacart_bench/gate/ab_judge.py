@@ -110,6 +110,7 @@ def rules_of(meta: ABMeta, **overrides: object) -> ABRules:
         max_s=meta.plan.get("max_s", meta.duration_s),
         min_requests=int(meta.plan.get("min_requests", 1000)),
         alpha=meta.plan.get("alpha", 0.05),
+        warmup_s=meta.plan.get("warmup_s", 0.0),  # folders from before the warm-up: none
     )
     values = {
         "plan": plan,

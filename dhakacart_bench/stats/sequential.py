@@ -32,10 +32,15 @@ class LookPlan:
     max_s: float
     min_requests: int
     alpha: float
+    #: seconds at the start that no look judges (users ramp, each arm's target warms up
+    #: on its own schedule: a difference there is not the builds')
+    warmup_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.every_s <= 0 or self.min_s < 0 or not 0 < self.alpha < 1:
             raise ValueError("a look plan needs every_s > 0, min_s >= 0 and 0 < alpha < 1")
+        if self.warmup_s < 0 or (self.warmup_s and self.warmup_s >= self.max_s):
+            raise ValueError("a look plan's warm-up must be at least 0 and end before max_s")
 
     @property
     def looks(self) -> int:

@@ -305,3 +305,12 @@ def test_a_scenarios_candidate_table_needs_a_bundled_candidate(tmp_path: Path) -
         "run", scenario, "--host", "http://127.0.0.1:9", "--against", "bundled", "--no-report"
     )
     assert_usage_error(result, "[candidate]", "need a bundled candidate")
+
+
+def test_an_ab_warm_up_as_long_as_the_run_is_bad_usage(tmp_path: Path) -> None:
+    result = invoke(
+        "run", "ab-smoke", "--against", "bundled", "--duration", "10s", "--ab-warmup", "10s",
+        "--reports-dir", tmp_path, "-q",
+    )  # fmt: skip
+    assert_usage_error(result, "--ab-warmup (10s) leaves nothing to judge in a 10s A/B run")
+    assert not any(tmp_path.iterdir())  # refused before any store started or folder written

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dhakacart_bench.gate.ab import INVALID_LOOK, ab_gate_result, judge_look
+from dhakacart_bench.gate.ab import INVALID_LOOK, P95, ab_gate_result, judge_look
 from dhakacart_bench.gate.ab_cells import upto
 from dhakacart_bench.runfolder.layout import TOTAL
 from dhakacart_bench.stats.sequential import LookPlan, classify
@@ -84,6 +84,41 @@ def test_early_pass_when_identical_and_narrow() -> None:
     result = _gate(looks[-1])
     assert result.exit_code == 0
     assert all(r.decision in ("valid", "within margin") for r in result.rules)
+
+
+def test_a_difference_in_the_warm_up_is_not_judged() -> None:
+    # the candidate is 30 % slower throughout, but the baseline's own target warmed up
+    # slowly (2.5x in its first 5 s): judged from the start, the first look passes a
+    # real regression; with the warm-up left out, the gate fails it
+    cand, base = arms(seconds=60, candidate_factor=1.3, seed=21)
+    slow_start, _ = arms(seconds=5, candidate_factor=2.5, seed=22)
+    for name, by_second in slow_start.items():
+        base[name].update(by_second)
+    plan = LookPlan(min_s=5, every_s=5, max_s=60, min_requests=500, alpha=0.05)
+    judged_from_start = run_looks(cand, base, plan=plan)
+    assert judged_from_start[0].decision == "PASS"  # the false PASS a warm-up prevents
+    warm = LookPlan(min_s=10, every_s=5, max_s=60, min_requests=500, alpha=0.05, warmup_s=5)
+    looks = run_looks(cand, base, plan=warm)
+    assert looks[-1].decision == "FAIL"
+    assert looks[-1].t_s < 30
+    (p95,) = [r for r in looks[-1].rules if r.kind == P95]
+    assert p95.stats is not None and p95.stats.seconds == int(looks[-1].t_s) - 5
+    # a run that ended inside the warm-up has nothing to compare: not a valid gate input
+    short = judge_look(
+        upto(cand, 3),
+        upto(base, 3),
+        t_s=4,
+        upto_s=3,
+        plan=warm,
+        endpoints=[TOTAL],
+        margin_pct=5.0,
+        error_margin_pct=1.0,
+        min_endpoint_requests=50,
+        final=True,
+    )
+    assert short.decision == INVALID_LOOK and "warm-up" in (short.problem or "")
+    with pytest.raises(ValueError, match="warm-up"):
+        LookPlan(min_s=10, every_s=5, max_s=60, min_requests=1, alpha=0.05, warmup_s=60)
 
 
 def test_budget_reached_passes_as_not_significant() -> None:
