@@ -98,6 +98,8 @@ def test_ab_run_with_the_baseline_down_exits_3_naming_it(tmp_path: Path) -> None
             "--gate",
             "--duration",
             "5s",
+            "--ab-warmup",
+            "1s",
             "--reports-dir",
             str(tmp_path),
             "-q",
