@@ -32,7 +32,7 @@ from dhakacart_bench.errors import Interrupted, TargetUnreachable, UsageError
 from dhakacart_bench.measure.arms import ArmAssigner, ArmRecorders, with_arms
 from dhakacart_bench.measure.config import Progress, sized_scenario
 from dhakacart_bench.measure.engines.local import LocalEngine
-from dhakacart_bench.measure.health import HostMonitor, assess_host
+from dhakacart_bench.measure.health import HostMonitor
 from dhakacart_bench.measure.limits import AUTO_WORKERS
 from dhakacart_bench.measure.recorder import Recorder
 from dhakacart_bench.measure.run import _signals_stop, _versions
@@ -235,13 +235,7 @@ def _measure_ab(
         engine.close()
     run_end = time.time()
     sections = engine.sections()
-    machine = assess_host(
-        host_monitor.samples,
-        target_samples=host_monitor.target_samples,
-        target_pids=sorted(host_monitor.target_pids_seen),
-        target_source=target_source,
-        cores=config.busy_cores,
-    )
+    machine = host_monitor.assess(target_source=target_source, cores=config.busy_cores)
     reason: str | None
     if decided:
         reason = f"the A/B gate decided {decided[0]} after {looks[-1].t_s:.0f} s"

@@ -269,6 +269,16 @@ class HostMonitor:
             out[proc.pid] = times.user + times.system
         return out
 
+    def assess(self, *, target_source: str | None, cores: float) -> MachineMeta:
+        """The ``machine`` section of run.json from every sample taken (:func:`assess_host`)."""
+        return assess_host(
+            self.samples,
+            target_samples=self.target_samples,
+            target_pids=sorted(self.target_pids_seen),
+            target_source=target_source,
+            cores=cores,
+        )
+
     def sample(self) -> float:
         """Cores used by other processes since the last sample (not ours, not the
         target's)."""

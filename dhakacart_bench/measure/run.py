@@ -31,7 +31,7 @@ from dhakacart_bench.errors import Interrupted
 from dhakacart_bench.measure.config import Progress, RunResult, sized_scenario
 from dhakacart_bench.measure.engines.local import LocalEngine
 from dhakacart_bench.measure.engines.master import MasterEngine, judge_losses
-from dhakacart_bench.measure.health import HostMonitor, assess_host, per_user
+from dhakacart_bench.measure.health import HostMonitor, per_user
 from dhakacart_bench.measure.limits import check_sockets_per_process, resolve_workers
 from dhakacart_bench.measure.recorder import Recorder
 from dhakacart_bench.measure.sidecars.base import SidecarContext
@@ -233,13 +233,7 @@ def _measure(
         ),
         arrivals=sections.arrivals,
         workers=workers,
-        machine=assess_host(
-            host_monitor.samples,
-            target_samples=host_monitor.target_samples,
-            target_pids=sorted(host_monitor.target_pids_seen),
-            target_source=target_source,
-            cores=config.busy_cores,
-        ),
+        machine=host_monitor.assess(target_source=target_source, cores=config.busy_cores),
         invariants=invariants,
         errors_overflow=measurements.errors_overflow,
         outcomes=recorder.outcomes.section(run_start),
