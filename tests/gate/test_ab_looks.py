@@ -14,24 +14,50 @@ PLAN = LookPlan(min_s=5, every_s=5, max_s=60, min_requests=500, alpha=0.05)
 TWO = {"GET /a": 5.0, "GET /b": 8.0}
 
 
+def look_at(  # type: ignore[no-untyped-def]
+    cand,
+    base,
+    *,
+    t_s,
+    upto_s,
+    plan=PLAN,
+    endpoints=(TOTAL,),
+    margin=5.0,
+    final=False,
+    resamples=400,
+):
+    """One look at these cells: a +``margin`` % p95 margin, 1 pp on errors, 50 requests
+    an endpoint at the least."""
+    return judge_look(
+        cand,
+        base,
+        t_s=t_s,
+        upto_s=upto_s,
+        plan=plan,
+        endpoints=list(endpoints),
+        margin_pct=margin,
+        error_margin_pct=1.0,
+        min_endpoint_requests=50,
+        final=final,
+        resamples=resamples,
+    )
+
+
 def run_looks(cand, base, *, plan=PLAN, endpoints=(TOTAL,), margin=5.0, seconds=60):
     """Look as the live gate does; return every look up to the deciding one."""
     looks = []
     for t in plan.look_times():
         if t > seconds:
             break
-        final = t >= plan.max_s
-        look = judge_look(
+        look = look_at(
             upto(cand, int(t) - 1),
             upto(base, int(t) - 1),
             t_s=t,
             upto_s=int(t) - 1,
             plan=plan,
-            endpoints=list(endpoints),
-            margin_pct=margin,
-            error_margin_pct=1.0,
-            min_endpoint_requests=50,
-            final=final,
+            endpoints=endpoints,
+            margin=margin,
+            final=t >= plan.max_s,
             resamples=200,
         )
         looks.append(look)
@@ -104,18 +130,7 @@ def test_a_difference_in_the_warm_up_is_not_judged() -> None:
     (p95,) = [r for r in looks[-1].rules if r.kind == P95]
     assert p95.stats is not None and p95.stats.seconds == int(looks[-1].t_s) - 5
     # a run that ended inside the warm-up has nothing to compare: not a valid gate input
-    short = judge_look(
-        upto(cand, 3),
-        upto(base, 3),
-        t_s=4,
-        upto_s=3,
-        plan=warm,
-        endpoints=[TOTAL],
-        margin_pct=5.0,
-        error_margin_pct=1.0,
-        min_endpoint_requests=50,
-        final=True,
-    )
+    short = look_at(upto(cand, 3), upto(base, 3), t_s=4, upto_s=3, plan=warm, final=True)
     assert short.decision == INVALID_LOOK and "warm-up" in (short.problem or "")
     with pytest.raises(ValueError, match="warm-up"):
         LookPlan(min_s=10, every_s=5, max_s=60, min_requests=1, alpha=0.05, warmup_s=60)
@@ -138,29 +153,15 @@ def test_budget_reached_passes_as_not_significant() -> None:
 
 def test_too_little_data_keeps_looking() -> None:
     cand, base = arms(seconds=60, per_second=20, seed=14)
-    look = judge_look(
-        upto(cand, 9),
-        upto(base, 9),
-        t_s=10,
-        upto_s=9,
-        plan=PLAN,
-        endpoints=[TOTAL],
-        margin_pct=5,
-        error_margin_pct=1,
-        min_endpoint_requests=50,
-    )
+    look = look_at(upto(cand, 9), upto(base, 9), t_s=10, upto_s=9)
     assert look.decision is None and "too little data" in (look.problem or "")
     # at the budget, an endpoint with too few requests is skipped, not judged
-    final = judge_look(
+    final = look_at(
         cand,
         base,
         t_s=60,
         upto_s=59,
-        plan=PLAN,
         endpoints=[TOTAL, "GET /none"],
-        margin_pct=5,
-        error_margin_pct=1,
-        min_endpoint_requests=50,
         final=True,
     )
     result = _gate(final, endpoints=[TOTAL, "GET /none"])
@@ -173,16 +174,11 @@ def test_one_arm_down_is_invalid_naming_the_arm(arm: str) -> None:
     cand, base = arms(seconds=20, seed=15)
     down = {TOTAL: {}}
     c, b = (down, base) if arm == "candidate" else (cand, down)
-    look = judge_look(
+    look = look_at(
         c,
         b,
         t_s=10,
         upto_s=9,
-        plan=PLAN,
-        endpoints=[TOTAL],
-        margin_pct=5,
-        error_margin_pct=1,
-        min_endpoint_requests=50,
     )
     assert look.decision == INVALID_LOOK and arm in (look.problem or "")
     result = _gate(look)
@@ -191,16 +187,11 @@ def test_one_arm_down_is_invalid_naming_the_arm(arm: str) -> None:
 
 def test_an_arm_failing_everything_is_invalid() -> None:
     cand, base = arms(seconds=20, failure_rate=(1.0, 0.0), seed=16)
-    look = judge_look(
+    look = look_at(
         cand,
         base,
         t_s=10,
         upto_s=9,
-        plan=PLAN,
-        endpoints=[TOTAL],
-        margin_pct=5,
-        error_margin_pct=1,
-        min_endpoint_requests=50,
     )
     assert look.decision == INVALID_LOOK and "candidate arm failed every" in (look.problem or "")
 
