@@ -24,6 +24,7 @@ the baseline gate's.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -39,7 +40,14 @@ from dhakacart_bench.stats.paired import (
     PairedStats,
     paired_compare,
 )
-from dhakacart_bench.stats.sequential import FAIL_LOOK, PASS_LOOK, LookPlan, classify
+from dhakacart_bench.stats.sequential import (
+    FAIL_LOOK,
+    PASS_LOOK,
+    LookPlan,
+    Resolution,
+    classify,
+    resolution,
+)
 
 INVALID_LOOK = "INVALID"
 P95, ERRORS = "p95", "errors"
@@ -54,6 +62,8 @@ class ABRule:
     decision: str | None  # PASS | FAIL | None (undecided or insufficient data)
     stats: PairedStats | None
     why: str = ""  # for insufficient data
+    #: an undecided p95 rule at the last look: what its noise could tell apart
+    resolution: Resolution | None = None
 
 
 @dataclass(frozen=True)
@@ -145,7 +155,18 @@ def judge_look(
                 ABRule(endpoint, ERRORS, None, None, why),
             ]
             continue
-        rules.append(ABRule(endpoint, P95, classify(stats.ci_low, stats.ci_high, allowed), stats))
+        p95_decision = classify(stats.ci_low, stats.ci_high, allowed)
+        resolved = None
+        if final and p95_decision is None:
+            resolved = resolution(
+                stats.ratio,
+                stats.se_log,
+                allowed=allowed,
+                judged_s=stats.seconds,
+                plan=plan,
+                rules=2 * len(endpoints),
+            )
+        rules.append(ABRule(endpoint, P95, p95_decision, stats, resolution=resolved))
         rules.append(
             ABRule(
                 endpoint,
@@ -170,6 +191,22 @@ def p95_line(stats: PairedStats, t_s: float, outcome: str) -> str:
         f"candidate p95 {fmt_ms(stats.candidate_ms)} vs baseline {fmt_ms(stats.baseline_ms)}:"
         f" {pct_change(stats.ratio)} ({_conf(stats)} interval {pct_change(stats.ci_low)} …"
         f" {pct_change(stats.ci_high)}) after {t_s:.0f} s: {outcome}"
+    )
+
+
+def resolution_line(resolved: Resolution, margin_pct: float) -> str:
+    """``this run's noise: above +12.6% would have failed, below -2.1% passed; ~170 s would
+    tell this change from the +5% margin (--max-duration 170s)``."""
+    line = (
+        f"this run's noise: above {pct_change(resolved.fail_above)} would have failed,"
+        f" below {pct_change(resolved.pass_below)} passed"
+    )
+    if resolved.seconds_needed is None:
+        return f"{line}; the change sits on the +{margin_pct:g}% margin itself"
+    needed = math.ceil(resolved.seconds_needed / 10) * 10
+    return (
+        f"{line}; ~{needed} s of this load would tell this change from the"
+        f" +{margin_pct:g}% margin (--max-duration {needed}s)"
     )
 
 
@@ -277,6 +314,8 @@ def rule_results(look: Look, *, margin_pct: float, error_margin_pct: float) -> l
             continue
         if rule.kind == P95:
             message = p95_line(stats, look.t_s, outcome)
+            if rule.resolution is not None:
+                message = f"{message}; {resolution_line(rule.resolution, margin_pct)}"
             measured, measured_text = (
                 stats.ratio,
                 f"{pct_change(stats.ratio)}"

@@ -58,7 +58,11 @@ def ab_context(run_dir: Path, judged: ABJudgement, *, charts: bool = True) -> di
             ts = run.timeseries()
             series[arm] = (ts["second"].tolist(), ts["p95_ms"].tolist())
         ctx["charts"] = {
-            "p95": arms_p95_chart(series, decided_at_s=decided_at),
+            "p95": arms_p95_chart(
+                series,
+                decided_at_s=decided_at,
+                warmup_s=float(meta.plan.get("warmup_s", 0.0)),
+            ),
             "ratio": ratio_chart(ctx["looks"], margin_pct=judged.result.p95_regression_pct),
         }
     return ctx

@@ -13,9 +13,13 @@ def arms_p95_chart(
     series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
     *,
     decided_at_s: float | None,
+    warmup_s: float = 0.0,
 ) -> str:
-    """p95 per second of each arm (``{arm: (seconds, p95_ms)}``), the decision marked."""
+    """p95 per second of each arm (``{arm: (seconds, p95_ms)}``), the warm-up the gate
+    does not judge shaded, the decision marked."""
     fig, ax = _figure(3.0)
+    if warmup_s > 0:
+        ax.axvspan(0, warmup_s, color="#999", alpha=0.15, linewidth=0, label="warm-up (not judged)")
     for number, (arm, (xs, ys)) in enumerate(series.items()):
         ax.plot(xs, ys, color=COLORS[number], linewidth=1.2, label=f"{arm} p95")
     if decided_at_s is not None:

@@ -16,6 +16,7 @@ Pure functions of plain numbers: no clocks, no windows.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -71,3 +72,49 @@ def classify(low: float, high: float, allowed: float) -> str | None:
     if high <= allowed:
         return PASS_LOOK
     return None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What an undecided ratio's noise could tell apart, and what it would take.
+
+    ``fail_above`` / ``pass_below`` are the ratios beyond which this look's interval
+    (``ratio · exp(±z·se)``) would have lain wholly above / below the margin: the
+    smallest regression this much data catches, and the largest change it clears.
+    ``seconds_needed`` is the run length (warm-up included) at which the same point
+    estimate would be told from the margin, if the standard error keeps shrinking as
+    ``1 / sqrt(judged seconds)`` and the plan keeps its look spacing (so ``z`` grows with
+    the extra looks); None when the estimate sits on the margin.
+    """
+
+    fail_above: float
+    pass_below: float
+    seconds_needed: float | None
+
+
+def resolution(
+    ratio: float,
+    se_log: float,
+    *,
+    allowed: float,
+    judged_s: float,
+    plan: LookPlan,
+    rules: int,
+) -> Resolution:
+    """How far an undecided look's ratio is from a decision (see :class:`Resolution`)."""
+    z = plan.z(rules)
+    fail_above = allowed * math.exp(z * se_log)
+    pass_below = allowed * math.exp(-z * se_log)
+    distance = abs(math.log(ratio) - math.log(allowed))
+    if distance < 1e-9 or se_log <= 0 or judged_s <= 0:
+        return Resolution(fail_above, pass_below, None)
+    needed = plan.max_s
+    for _ in range(8):  # z depends on the number of looks, which depends on the length
+        longer = dataclasses.replace(plan, max_s=max(needed, plan.max_s))
+        judged = judged_s * (longer.z(rules) * se_log / distance) ** 2
+        new = plan.warmup_s + judged
+        if abs(new - needed) < 0.5:
+            needed = new
+            break
+        needed = new
+    return Resolution(fail_above, pass_below, max(needed, plan.max_s))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from dhakacart_bench.gate.ab import INVALID_LOOK, P95, ab_gate_result, judge_look
 from dhakacart_bench.gate.ab_cells import upto
 from dhakacart_bench.runfolder.layout import TOTAL
-from dhakacart_bench.stats.sequential import LookPlan, classify
+from dhakacart_bench.stats.sequential import LookPlan, classify, resolution
 from tests.gate.ab_cells_synth import arms
 
 PLAN = LookPlan(min_s=5, every_s=5, max_s=60, min_requests=500, alpha=0.05)
@@ -149,6 +151,49 @@ def test_budget_reached_passes_as_not_significant() -> None:
     p95 = [r for r in result.rules if r.metric == "p95_ms"]
     assert p95[0].decision == "not significant"
     assert "PASS (not significant)" in p95[0].message
+
+
+def test_not_significant_says_what_its_noise_resolves_and_how_long_it_would_take() -> None:
+    cand, base = arms(seconds=60, per_second=60, candidate_factor=1.05, seed=13)
+    plan = LookPlan(min_s=5, every_s=5, max_s=20, min_requests=100, alpha=0.05)
+    last = run_looks(cand, base, plan=plan)[-1]
+    (p95,) = [r for r in last.rules if r.kind == P95]
+    assert p95.decision is None and p95.stats is not None and p95.resolution is not None
+    stats, res = p95.stats, p95.resolution
+    # the bounds are where this look's interval would have cleared the margin
+    assert res.fail_above == pytest.approx(1.05 * math.exp(last.z * stats.se_log))
+    assert res.pass_below == pytest.approx(1.05 * math.exp(-last.z * stats.se_log))
+    assert res.pass_below < stats.ratio < res.fail_above
+    message = next(r for r in _gate(last).rules if r.metric == "p95_ms").message
+    assert "this run's noise: above " in message and "--max-duration " in message
+    # decided rules carry no projection; neither do undecided ones before the last look
+    early = run_looks(*arms(seconds=60, candidate_factor=1.3, seed=11))[-1]
+    assert all(r.resolution is None for r in early.rules)
+    not_last = look_at(upto(cand, 9), upto(base, 9), t_s=10, upto_s=9, plan=plan)
+    assert all(r.resolution is None for r in not_last.rules)
+
+
+def test_resolution_projects_the_length_that_resolves_the_estimate() -> None:
+    plan = LookPlan(min_s=15, every_s=5, max_s=60, min_requests=1, alpha=0.05, warmup_s=5)
+    res = resolution(1.10, 0.03, allowed=1.05, judged_s=55, plan=plan, rules=2)
+    assert res.seconds_needed is not None and res.seconds_needed > 60
+    # at the projected length, with se shrinking as 1/sqrt(judged seconds) and z that of
+    # the longer plan (more looks), the interval just reaches the margin
+    longer = LookPlan(
+        min_s=15, every_s=5, max_s=res.seconds_needed, min_requests=1, alpha=0.05, warmup_s=5
+    )
+    se_then = 0.03 * math.sqrt(55 / (res.seconds_needed - 5))
+    assert longer.z(2) * se_then == pytest.approx(math.log(1.10 / 1.05), rel=0.02)
+    assert longer.z(2) > plan.z(2)  # the extra looks cost width: the projection counts it
+    # symmetric: a change as far below the margin needs as long to PASS
+    below = resolution(1.05**2 / 1.10, 0.03, allowed=1.05, judged_s=55, plan=plan, rules=2)
+    assert below.seconds_needed == pytest.approx(res.seconds_needed, rel=1e-6)
+    # on the margin itself no length tells it apart; never less than the plan's budget
+    assert (
+        resolution(1.05, 0.03, allowed=1.05, judged_s=55, plan=plan, rules=2).seconds_needed is None
+    )
+    near = resolution(1.50, 0.03, allowed=1.05, judged_s=55, plan=plan, rules=2)
+    assert near.seconds_needed == plan.max_s
 
 
 def test_too_little_data_keeps_looking() -> None:

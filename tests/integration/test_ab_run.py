@@ -68,7 +68,9 @@ def test_ab_smoke_catches_a_slow_candidate_and_rejudges_offline(tmp_path: Path) 
         assert meta["machine"]["target_cores_max"] > 0
         assert (run_dir / arm / "windows.jsonl").stat().st_size > 0
     assert (run_dir / "report.html").is_file()
-    assert "ab-ratio" in (run_dir / "report.html").read_text()
+    html = (run_dir / "report.html").read_text()
+    assert "ab-ratio" in html
+    assert "warm-up (not judged)" in html  # the default 5 s warm-up, shaded on the chart
     assert "<failure" in (tmp_path / "junit.xml").read_text()
 
     # offline, the folder alone gives the same decision at the same look
