@@ -268,11 +268,23 @@ SETTINGS: tuple[Setting, ...] = (
         "--ab-alpha",
         0.05,
         "float",
-        "A/B runs: the error budget spent over every planned look and rule (Bonferroni):"
+        "A/B runs: the error budget spent over every planned look and rule:"
         " a false FAIL has at most half this chance per run.",
         "BENCH_AB_ALPHA",
         ("run",),
         minimum=0.0001,
+    ),
+    Setting(
+        "ab_spending",
+        "--ab-spending",
+        "hsd",
+        "choice",
+        "A/B runs: how alpha is spent over the looks: hsd (group-sequential,"
+        " Hwang-Shih-DeCani gamma -2: exact, narrower late looks) or bonferroni"
+        " (alpha / looks each: conservative).",
+        "BENCH_AB_SPENDING",
+        ("run",),
+        choices=("hsd", "bonferroni"),
     ),
     Setting(
         "ab_error_margin_pct",

@@ -60,6 +60,7 @@ def ab_options(command: Callable[..., Any]) -> Callable[..., Any]:
         setting_option("ab_min_requests"),
         setting_option("ab_look_every_s"),
         setting_option("ab_alpha"),
+        setting_option("ab_spending"),
         setting_option("ab_error_margin_pct"),
         setting_option("ab_resamples"),
         setting_option("min_endpoint_requests"),
@@ -82,6 +83,7 @@ AB_KEYS = (
     "ab_min_requests",
     "ab_look_every_s",
     "ab_alpha",
+    "ab_spending",
     "ab_error_margin_pct",
     "ab_resamples",
     "min_endpoint_requests",
@@ -127,7 +129,7 @@ def execute_ab(options: dict[str, Any], ab: dict[str, Any], loaded: Scenario) ->
     from dhakacart_bench.measure.ab import ABConfig, run_ab
     from dhakacart_bench.measure.config import RunConfig
     from dhakacart_bench.report.ab import render_ab_report
-    from dhakacart_bench.stats.sequential import LookPlan
+    from dhakacart_bench.stats.sequential import DEFAULT_HSD_GAMMA, LookPlan
 
     options = dict(options)
     render = options.pop("report")
@@ -168,6 +170,7 @@ def execute_ab(options: dict[str, Any], ab: dict[str, Any], loaded: Scenario) ->
         min_requests=ab["ab_min_requests"],
         alpha=ab["ab_alpha"],
         warmup_s=ab["ab_warmup_s"],
+        hsd_gamma=DEFAULT_HSD_GAMMA if ab["ab_spending"] == "hsd" else None,
     )
     rules = ABRules(
         plan=plan,
@@ -190,6 +193,7 @@ def execute_ab(options: dict[str, Any], ab: dict[str, Any], loaded: Scenario) ->
             "min_requests": plan.min_requests,
             "alpha": plan.alpha,
             "warmup_s": plan.warmup_s,
+            **({} if plan.hsd_gamma is None else {"hsd_gamma": plan.hsd_gamma}),
             "resamples": rules.resamples,
             "min_endpoint_requests": rules.min_endpoint_requests,
         },

@@ -135,7 +135,7 @@ def judge_look(
             problem=f"too little data yet: {t_s:.0f} s and {fewest:,} requests in the smaller arm;"
             f" the first look needs {plan.min_s:g} s and {plan.min_requests:,} per arm",
         )
-    z = plan.z(2 * len(endpoints))
+    z = plan.z(2 * len(endpoints), t_s)
     allowed = 1 + margin_pct / 100
     rules: list[ABRule] = []
     for number, endpoint in enumerate(endpoints):

@@ -111,6 +111,7 @@ def rules_of(meta: ABMeta, **overrides: object) -> ABRules:
         min_requests=int(meta.plan.get("min_requests", 1000)),
         alpha=meta.plan.get("alpha", 0.05),
         warmup_s=meta.plan.get("warmup_s", 0.0),  # folders from before the warm-up: none
+        hsd_gamma=meta.plan.get("hsd_gamma"),  # folders from before: Bonferroni over looks
     )
     values = {
         "plan": plan,

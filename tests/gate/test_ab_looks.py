@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -85,7 +86,7 @@ def _gate(look, endpoints=(TOTAL,)):  # type: ignore[no-untyped-def]
 def test_plan_spends_alpha_over_looks_and_rules() -> None:
     assert PLAN.looks == 12
     assert PLAN.look_times()[0] == 5 and PLAN.look_times()[-1] == 60
-    assert PLAN.per_look_confidence(2) == pytest.approx(1 - 0.05 / 24)
+    assert PLAN.confidence(2) == pytest.approx(1 - 0.05 / 24)  # Bonferroni: no gamma
     assert PLAN.z(2) > PLAN.z(1) > 1.96
     assert classify(1.2, 1.3, 1.05) == "FAIL"
     assert classify(0.9, 1.04, 1.05) == "PASS"
@@ -194,6 +195,20 @@ def test_resolution_projects_the_length_that_resolves_the_estimate() -> None:
     )
     near = resolution(1.50, 0.03, allowed=1.05, judged_s=55, plan=plan, rules=2)
     assert near.seconds_needed == plan.max_s
+
+
+def test_the_spending_schedule_resolves_at_the_budget_what_bonferroni_leaves_open() -> None:
+    # +12 % on a +5 % margin, sparse: with alpha / looks per interval the last look still
+    # straddles the margin; spent by the group-sequential schedule (narrower late looks,
+    # the same error budget) the same data FAIL there
+    cand, base = arms(seconds=60, per_second=100, candidate_factor=1.12, seed=35)
+    bonferroni = LookPlan(min_s=15, every_s=5, max_s=60, min_requests=500, alpha=0.05, warmup_s=5)
+    spending = dataclasses.replace(bonferroni, hsd_gamma=-2.0)
+    loose = run_looks(cand, base, plan=bonferroni)[-1]
+    assert loose.final and loose.decision == "PASS"  # not significant
+    tight = run_looks(cand, base, plan=spending)[-1]
+    assert tight.final and tight.decision == "FAIL"
+    assert tight.z < loose.z
 
 
 def test_too_little_data_keeps_looking() -> None:

@@ -57,6 +57,7 @@ def test_ab_smoke_catches_a_slow_candidate_and_rejudges_offline(tmp_path: Path) 
     assert ab["arms"]["candidate"]["overrides"] == {"faults": {"latency_ms": {"*": 40}}}
     assert abs(ab["arms"]["candidate"]["users"] - ab["arms"]["baseline"]["users"]) <= 1
     assert ab["stopped_at_s"] is not None and ab["stopped_at_s"] < 20
+    assert ab["plan"]["hsd_gamma"] == -2.0  # group-sequential spending over the looks
     for arm in ("candidate", "baseline"):
         meta = json.loads((run_dir / arm / "run.json").read_text())
         assert meta["target"] == "bundled" and meta["invariants"]["ok"]

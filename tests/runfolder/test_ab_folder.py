@@ -53,6 +53,24 @@ def test_ab_json_round_trips(tmp_path: Path) -> None:
     assert meta.arm_dir(tmp_path, "candidate") == tmp_path / "candidate"
 
 
+def test_the_look_plan_is_rejudged_as_it_was_written(tmp_path: Path) -> None:
+    import dataclasses
+
+    from dhakacart_bench.gate.ab_judge import rules_of
+
+    # a folder from before the spending schedule: Bonferroni over the looks, as decided
+    old = _meta()
+    write_ab_json(tmp_path, old)
+    plan = rules_of(read_ab_json(tmp_path)).plan
+    assert plan.hsd_gamma is None and plan.warmup_s == 0.0
+    # a folder of today: its spending parameter and warm-up come back
+    new = dataclasses.replace(old, plan={**old.plan, "warmup_s": 5.0, "hsd_gamma": -2.0})
+    write_ab_json(tmp_path, new)
+    plan = rules_of(read_ab_json(tmp_path)).plan
+    assert plan.hsd_gamma == -2.0 and plan.warmup_s == 5.0
+    assert plan.z(2, 60) < plan.z(2, 10)  # later looks narrower
+
+
 def test_a_bad_ab_json_is_named(tmp_path: Path) -> None:
     (tmp_path / "ab.json").write_text('{"format": "something-else"}')
     with pytest.raises(RunFolderError, match=r"ab\.json: invalid"):
