@@ -103,6 +103,8 @@ def ab_run(faults: dict[str, Any] | None, endpoints: list[str], busy: bool) -> d
                 "status": r["status"],
                 "decision": r["decision"],
                 "message": r["message"],
+                # the p95 ratio candidate / baseline and its interval at the deciding look
+                **{k: (r.get("regression") or {}).get(k) for k in ("ratio", "ci_low", "ci_high")},
             }
             for r in rules
         },
@@ -185,9 +187,9 @@ def table() -> None:
     rows = [json.loads(line) for line in OUT.read_text().splitlines()]
     print(
         "| injected | runs | A/B gate FAIL | A/B decided (s, median) | A/B wall (s, median)"
-        " | old gate FAIL |"
+        " | old gate FAIL | measured p95 change, all endpoints (median; min … max) |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for kind in ("aa", *ALL_KINDS, *ONE_KINDS):
         sel = [r for r in rows if r["kind"] == kind]
         if not sel:
@@ -205,8 +207,21 @@ def table() -> None:
         print(
             f"| {kind} | {len(sel)} | {fails}{f' (+{invalid} exit 3)' if invalid else ''} | {med}"
             f" | {statistics.median(r['wall_s'] for r in sel):.0f}"
-            f" | {old} ({old_invalid} INVALID) |"
+            f" | {old} ({old_invalid} INVALID) | {_changes(sel)} |"
         )
+
+
+def _changes(rows: list[dict[str, Any]]) -> str:
+    """The all-endpoints p95 change the gate measured at its deciding look (runs recorded
+    before the ratio was kept show as not recorded)."""
+    ratios = [r["rules"].get("*", {}).get("ratio") for r in rows]
+    changes = [(x - 1) * 100 for x in ratios if x is not None]
+    if not changes:
+        return "not recorded"
+    return (
+        f"{statistics.median(changes):+.1f} % ({min(changes):+.1f} … {max(changes):+.1f});"
+        f" {len(changes)} runs"
+    )
 
 
 if __name__ == "__main__":

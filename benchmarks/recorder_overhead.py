@@ -14,13 +14,21 @@ CPU is user+sys of the generator process (rusage of the waited child). The
 figure of interest is the ratio bench / locust (issue 14's goal: <= 1.03 at both
 operating points).
 
+With ``--window``, each tool runs once per pair (``--long`` seconds) and the CPU per
+request is read *inside* the process over a window of the hold (from 5 s to
+``--long`` - 5 s) by a probe both tools load with the same locustfile
+(``locustfiles/overhead_probe.py``; bench through ``bench run -f``): no differencing of
+two runs, so start-up, stopping and end-of-run work cannot leak into the figure.
+
     python benchmarks/recorder_overhead.py [--pairs 3] [--short 10] [--long 40] [--saturate]
+    python benchmarks/recorder_overhead.py --window [--pairs 8] [--long 30] [--saturate]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -84,6 +92,30 @@ def run_bench(host: str, seconds: int, reports: Path, *, saturate: bool) -> tupl
     return cpu, int(summary["total"]["count"])
 
 
+PROBE_LOCUSTFILE = HERE / "locustfiles" / "overhead_probe.py"
+
+
+def run_window(tool: str, host: str, seconds: int, *, saturate: bool) -> tuple[float, int]:
+    """(CPU seconds, requests) inside the hold's window, read by the locustfile's probe."""
+    users, cls = (SATURATING_USERS, "Flood") if saturate else (USERS, "Reader")
+    flags = ["-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", host]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "probe.json"
+        if tool == "bench":
+            rest = ["dhakacart_bench", "run", "-f", str(PROBE_LOCUSTFILE), cls, *flags]
+            rest += ["--no-report", "--quiet", "--reports-dir", tmp]
+        else:
+            rest = ["locust", "-f", str(PROBE_LOCUSTFILE), cls, "--headless", *flags]
+            rest += ["--json", "--skip-log", "--stop-timeout", "5"]
+        cmd = ["taskset", "-c", GENERATOR_CPU, sys.executable, "-m", *rest]
+        env = {**os.environ, "PROBE_OUT": str(out), "PROBE_TO": str(seconds - 5)}
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+        if proc.returncode not in (0, 1, 3) or not out.exists():
+            raise SystemExit(f"{tool} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+        probe = json.loads(out.read_text())
+    return float(probe["cpu_s"]), int(probe["requests"])
+
+
 def per_1000(short: tuple[float, int], long: tuple[float, int]) -> float:
     cpu = long[0] - short[0]
     requests = long[1] - short[1]
@@ -98,6 +130,9 @@ def main() -> None:
     parser.add_argument(
         "--saturate", action="store_true", help="no think time: the generator's saturation point"
     )
+    parser.add_argument(
+        "--window", action="store_true", help="CPU per request read inside the hold (one run each)"
+    )
     args = parser.parse_args()
     sat = args.saturate
     rows = []
@@ -109,6 +144,11 @@ def main() -> None:
             order = ["bench", "locust"] if pair % 2 == 0 else ["locust", "bench"]
             result: dict[str, float] = {}
             for tool in order:
+                if args.window:
+                    cpu, requests = run_window(tool, host, args.long, saturate=sat)
+                    result[tool] = cpu / requests * 1000.0
+                    result[f"{tool}_requests"] = requests
+                    continue
                 if tool == "bench":
                     short, long = (
                         run_bench(host, s, reports, saturate=sat) for s in (args.short, args.long)
@@ -125,7 +165,7 @@ def main() -> None:
                 f"pair {pair + 1} ({' then '.join(order)}): bench {result['bench']:.3f}"
                 f" CPU-s/1k req, locust {result['locust']:.3f} CPU-s/1k req, ratio {ratio:.3f}"
                 f" ({int(result['bench_requests']):,} / {int(result['locust_requests']):,}"
-                " requests in the long runs)",
+                f" requests in the {'windows' if args.window else 'long runs'})",
                 flush=True,
             )
     ratios = [r for _, _, r in rows]
