@@ -43,7 +43,7 @@ PASS_LOOK, FAIL_LOOK = "PASS", "FAIL"
 #: Hwang-Shih-DeCani spending parameter of new A/B runs (see the module docstring).
 DEFAULT_HSD_GAMMA = -2.0
 #: Grid points of the recursive integration over each look's continuation region.
-_GRID = 401
+_GRID = 201
 
 
 @dataclass(frozen=True)
@@ -131,49 +131,56 @@ def hsd_spent(t: float, alpha: float, gamma: float) -> float:
 @functools.lru_cache(maxsize=256)
 def spending_bounds(fractions: tuple[float, ...], alpha: float, gamma: float) -> tuple[float, ...]:
     """Two-sided boundaries ``c_k`` (in standard errors) at increasing information
-    ``fractions`` that spend ``alpha`` as Hwang-Shih-DeCani's ``gamma`` says, by
-    recursive numerical integration of the statistic's density over the looks."""
+    ``fractions`` that spend ``alpha`` as Hwang-Shih-DeCani's ``gamma`` says.
+
+    Recursive numerical integration on the score scale ``S = Z·sqrt(t)`` (Brownian
+    motion): the sub-density of the paths that have not crossed yet is carried from look
+    to look on a grid over the continuation region; at each look its convolution with
+    the increment's normal density is integrated (trapezoid) to find the boundary that
+    lets exactly the look's share of alpha cross.
+    """
     import numpy as np
 
-    norm = NormalDist()
-    cdf = np.frompyfunc(norm.cdf, 1, 1)
-
-    def phi(x: np.ndarray) -> np.ndarray:
+    def _normal_pdf(x: np.ndarray) -> np.ndarray:
         return np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+
+    def _trapezoid(points: np.ndarray) -> np.ndarray:
+        weights = np.full(len(points), points[1] - points[0])
+        weights[0] = weights[-1] = weights[0] / 2
+        return weights
 
     bounds: list[float] = []
     spent_before, t_before = 0.0, 0.0
-    grid = weights = np.zeros(0)
-    for k, t in enumerate(fractions):
+    grid = mass = np.zeros(0)  # the continuation grid and its density x quadrature weight
+    for t in fractions:
         step = hsd_spent(t, alpha, gamma) - spent_before
         if step <= 0 or t <= t_before:  # nothing to spend here: an interval never decides
             bounds.append(math.inf)
             continue
-        if k == 0 or not grid.size:
-            c = norm.inv_cdf(1 - step / 2)
-            b = c * math.sqrt(t)  # the boundary on the score scale S = Z·sqrt(t)
+        if not grid.size:  # the first look that spends: the normal tail, exactly
+            c = NormalDist().inv_cdf(1 - step / 2)
+            b = c * math.sqrt(t)
+            bounds.append(c)
             grid = np.linspace(-b, b, _GRID)
-            density = phi(grid / math.sqrt(t)) / math.sqrt(t)
-        else:
-            sd = math.sqrt(t - t_before)
-            # density x quadrature weight of the earlier look's continuation region
-            mass, prior = weights, grid
-            low, high = 0.0, 40.0 * math.sqrt(t)
-            for _ in range(60):
-                mid = (low + high) / 2
-                below = np.asarray(cdf((-mid - prior) / sd), dtype=float)
-                above = 1 - np.asarray(cdf((mid - prior) / sd), dtype=float)
-                crossing = float(np.sum(mass * (below + above)))
-                low, high = (mid, high) if crossing > step else (low, mid)
-            b = (low + high) / 2
-            c = b / math.sqrt(t)
-            new_grid = np.linspace(-b, b, _GRID)
-            density = mass @ (phi((new_grid[None, :] - grid[:, None]) / sd) / sd)
-            grid = new_grid
-        bounds.append(c)
-        quad = np.full(_GRID, grid[1] - grid[0])  # trapezoid weights
-        quad[0] = quad[-1] = quad[0] / 2
-        weights = density * quad
+            mass = _normal_pdf(grid / math.sqrt(t)) / math.sqrt(t) * _trapezoid(grid)
+            spent_before, t_before = hsd_spent(t, alpha, gamma), t
+            continue
+        sd = math.sqrt(t - t_before)
+        reach = float(grid[-1]) + 9 * sd
+        wide = np.linspace(-reach, reach, 4 * _GRID + 1)
+        density = mass @ _normal_pdf((wide[None, :] - grid[:, None]) / sd) / sd
+        # inner[i]: the mass inside [-wide[half + i], wide[half + i]]
+        half = len(wide) // 2
+        cumulative = np.concatenate(
+            [[0.0], np.cumsum((density[1:] + density[:-1]) / 2 * np.diff(wide))]
+        )
+        inner = cumulative[half:] - cumulative[half::-1]
+        crossing = float(mass.sum()) - inner  # decreasing in b from the centre outwards
+        # the boundary where the crossing probability falls to this look's share
+        b = float(np.interp(-step, -crossing, wide[half:]))
+        bounds.append(b / math.sqrt(t))
+        grid = np.linspace(-b, b, _GRID)
+        mass = np.interp(grid, wide, density) * _trapezoid(grid)
         spent_before, t_before = hsd_spent(t, alpha, gamma), t
     return tuple(bounds)
 
@@ -227,7 +234,7 @@ def resolution(
         longer = dataclasses.replace(plan, max_s=max(needed, plan.max_s))
         judged = judged_s * (longer.z(rules) * se_log / distance) ** 2
         new = plan.warmup_s + judged
-        if abs(new - needed) < 0.5:
+        if abs(new - needed) < 0.01 * new:  # the line rounds it to 10 s
             needed = new
             break
         needed = new
