@@ -202,7 +202,10 @@ def resolution_line(resolved: Resolution, margin_pct: float) -> str:
         f" below {pct_change(resolved.pass_below)} passed"
     )
     if resolved.seconds_needed is None:
-        return f"{line}; the change sits on the +{margin_pct:g}% margin itself"
+        return (
+            f"{line}; this change is too close to the +{margin_pct:g}% margin to tell apart"
+            f" within {resolved.longest_s:,.0f} s of this load"
+        )
     needed = math.ceil(resolved.seconds_needed / 10) * 10
     return (
         f"{line}; ~{needed} s of this load would tell this change from the"

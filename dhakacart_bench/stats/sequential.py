@@ -42,8 +42,10 @@ from statistics import NormalDist
 PASS_LOOK, FAIL_LOOK = "PASS", "FAIL"
 #: Hwang-Shih-DeCani spending parameter of new A/B runs (see the module docstring).
 DEFAULT_HSD_GAMMA = -2.0
-#: Grid points of the recursive integration over each look's continuation region.
+#: Grid points of the recursive integration over each look's continuation region (the
+#: boundaries to 4 decimals), and the coarser grid of projections (to 3 decimals).
 _GRID = 201
+_PROJECTION_GRID = 101
 
 
 @dataclass(frozen=True)
@@ -96,13 +98,14 @@ class LookPlan:
             return len(times) - 1
         return max(0, sum(1 for t in times if t <= t_s + 1e-9) - 1)
 
-    def z(self, rules: int, t_s: float | None = None) -> float:
+    def z(self, rules: int, t_s: float | None = None, *, points: int = 0) -> float:
         """How many standard errors wide (each side) the interval of one of ``rules``
-        rules is at the look at ``t_s`` seconds (the last look when None)."""
+        rules is at the look at ``t_s`` seconds (the last look when None); ``points``:
+        a coarser integration grid, for projections only."""
         per_rule = self.alpha / max(1, rules)
         if self.hsd_gamma is None:
             return NormalDist().inv_cdf(1 - per_rule / self.looks / 2)
-        bounds = spending_bounds(self.fractions(), per_rule, self.hsd_gamma)
+        bounds = spending_bounds(self.fractions(), per_rule, self.hsd_gamma, points or _GRID)
         return bounds[self.look_index(t_s)]
 
     def confidence(self, rules: int, t_s: float | None = None) -> float:
@@ -129,7 +132,9 @@ def hsd_spent(t: float, alpha: float, gamma: float) -> float:
 
 
 @functools.lru_cache(maxsize=256)
-def spending_bounds(fractions: tuple[float, ...], alpha: float, gamma: float) -> tuple[float, ...]:
+def spending_bounds(
+    fractions: tuple[float, ...], alpha: float, gamma: float, points: int = _GRID
+) -> tuple[float, ...]:
     """Two-sided boundaries ``c_k`` (in standard errors) at increasing information
     ``fractions`` that spend ``alpha`` as Hwang-Shih-DeCani's ``gamma`` says.
 
@@ -144,8 +149,8 @@ def spending_bounds(fractions: tuple[float, ...], alpha: float, gamma: float) ->
     def _normal_pdf(x: np.ndarray) -> np.ndarray:
         return np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
 
-    def _trapezoid(points: np.ndarray) -> np.ndarray:
-        weights = np.full(len(points), points[1] - points[0])
+    def _trapezoid(xs: np.ndarray) -> np.ndarray:
+        weights = np.full(len(xs), xs[1] - xs[0])
         weights[0] = weights[-1] = weights[0] / 2
         return weights
 
@@ -161,13 +166,13 @@ def spending_bounds(fractions: tuple[float, ...], alpha: float, gamma: float) ->
             c = NormalDist().inv_cdf(1 - step / 2)
             b = c * math.sqrt(t)
             bounds.append(c)
-            grid = np.linspace(-b, b, _GRID)
+            grid = np.linspace(-b, b, points)
             mass = _normal_pdf(grid / math.sqrt(t)) / math.sqrt(t) * _trapezoid(grid)
             spent_before, t_before = hsd_spent(t, alpha, gamma), t
             continue
         sd = math.sqrt(t - t_before)
         reach = float(grid[-1]) + 9 * sd
-        wide = np.linspace(-reach, reach, 4 * _GRID + 1)
+        wide = np.linspace(-reach, reach, 4 * points + 1)
         density = mass @ _normal_pdf((wide[None, :] - grid[:, None]) / sd) / sd
         # inner[i]: the mass inside [-wide[half + i], wide[half + i]]
         half = len(wide) // 2
@@ -179,7 +184,7 @@ def spending_bounds(fractions: tuple[float, ...], alpha: float, gamma: float) ->
         # the boundary where the crossing probability falls to this look's share
         b = float(np.interp(-step, -crossing, wide[half:]))
         bounds.append(b / math.sqrt(t))
-        grid = np.linspace(-b, b, _GRID)
+        grid = np.linspace(-b, b, points)
         mass = np.interp(grid, wide, density) * _trapezoid(grid)
         spent_before, t_before = hsd_spent(t, alpha, gamma), t
     return tuple(bounds)
@@ -205,12 +210,21 @@ class Resolution:
     ``seconds_needed`` is the run length (warm-up included) at which the same point
     estimate would be told from the margin, if the standard error keeps shrinking as
     ``1 / sqrt(judged seconds)`` and the plan keeps its look spacing (so ``z`` grows with
-    the extra looks); None when the estimate sits on the margin.
+    the extra looks); None when that is more than ``longest_s``
+    (:data:`PROJECTION_LIMIT` budgets), where the projection would mean nothing —
+    the estimate sits on the margin, or as good as.
     """
 
     fail_above: float
     pass_below: float
     seconds_needed: float | None
+    longest_s: float = 0.0
+
+
+#: A projection longer than this many budgets is reported as "more than" that: no plan
+#: of that length is computed (its looks would be many thousands for an estimate on the
+#: margin), and no one would run it.
+PROJECTION_LIMIT = 10
 
 
 def resolution(
@@ -227,15 +241,21 @@ def resolution(
     fail_above = allowed * math.exp(z * se_log)
     pass_below = allowed * math.exp(-z * se_log)
     distance = abs(math.log(ratio) - math.log(allowed))
-    if distance < 1e-9 or se_log <= 0 or judged_s <= 0:
-        return Resolution(fail_above, pass_below, None)
-    needed = plan.max_s
-    for _ in range(8):  # z depends on the number of looks, which depends on the length
+    longest = PROJECTION_LIMIT * max(plan.max_s, plan.min_s)
+    if se_log <= 0 or judged_s <= 0:
+        return Resolution(fail_above, pass_below, None, longest)
+    if distance <= 0:
+        return Resolution(fail_above, pass_below, None, longest)
+    # with this plan's last z first (a longer plan's last look is never narrower), then
+    # twice with the z of a plan that long: z moves slowly with the length (2.46 at 60 s,
+    # 2.53 at 220 s), so the projection settles well within the 10 s it is rounded to
+    needed = plan.warmup_s + judged_s * (z * se_log / distance) ** 2
+    for _ in range(2):
+        if needed > longest:
+            return Resolution(fail_above, pass_below, None, longest)
         longer = dataclasses.replace(plan, max_s=max(needed, plan.max_s))
-        judged = judged_s * (longer.z(rules) * se_log / distance) ** 2
-        new = plan.warmup_s + judged
-        if abs(new - needed) < 0.01 * new:  # the line rounds it to 10 s
-            needed = new
-            break
-        needed = new
-    return Resolution(fail_above, pass_below, max(needed, plan.max_s))
+        last_z = longer.z(rules, points=_PROJECTION_GRID)
+        needed = plan.warmup_s + judged_s * (last_z * se_log / distance) ** 2
+    if needed > longest:
+        return Resolution(fail_above, pass_below, None, longest)
+    return Resolution(fail_above, pass_below, max(needed, plan.max_s), longest)

@@ -7,7 +7,13 @@ import math
 
 import pytest
 
-from dhakacart_bench.gate.ab import INVALID_LOOK, P95, ab_gate_result, judge_look
+from dhakacart_bench.gate.ab import (
+    INVALID_LOOK,
+    P95,
+    ab_gate_result,
+    judge_look,
+    resolution_line,
+)
 from dhakacart_bench.gate.ab_cells import upto
 from dhakacart_bench.runfolder.layout import TOTAL
 from dhakacart_bench.stats.sequential import LookPlan, classify, resolution
@@ -166,7 +172,9 @@ def test_not_significant_says_what_its_noise_resolves_and_how_long_it_would_take
     assert res.pass_below == pytest.approx(1.05 * math.exp(-last.z * stats.se_log))
     assert res.pass_below < stats.ratio < res.fail_above
     message = next(r for r in _gate(last).rules if r.metric == "p95_ms").message
-    assert "this run's noise: above " in message and "--max-duration " in message
+    assert "this run's noise: above " in message
+    # +3 % against +5 % from 20 s of sparse data: beyond ten budgets, not projected
+    assert message.endswith("too close to the +5% margin to tell apart within 200 s of this load")
     # decided rules carry no projection; neither do undecided ones before the last look
     early = run_looks(*arms(seconds=60, candidate_factor=1.3, seed=11))[-1]
     assert all(r.resolution is None for r in early.rules)
@@ -195,6 +203,25 @@ def test_resolution_projects_the_length_that_resolves_the_estimate() -> None:
     )
     near = resolution(1.50, 0.03, allowed=1.05, judged_s=55, plan=plan, rules=2)
     assert near.seconds_needed == plan.max_s
+
+
+def test_a_change_too_close_to_the_margin_is_not_projected_into_hours() -> None:
+    # +6 % on a +5 % margin at this noise would need ~an hour: the projection stops at
+    # ten budgets, says so, and does not build plans of thousands of looks to get there
+    plan = LookPlan(
+        min_s=15, every_s=5, max_s=60, min_requests=1, alpha=0.05, warmup_s=5, hsd_gamma=-2
+    )
+    close = resolution(1.06, 0.022, allowed=1.05, judged_s=55, plan=plan, rules=2)
+    assert close.seconds_needed is None and close.longest_s == 600
+    assert close.pass_below < 1.06 < close.fail_above
+    line = resolution_line(close, 5.0)
+    assert "too close to the +5% margin to tell apart within 600 s" in line
+    # with the spending schedule a projection counts the longer plan's wider last look
+    far = resolution(1.08, 0.022, allowed=1.05, judged_s=55, plan=plan, rules=2)
+    assert far.seconds_needed is not None and 60 < far.seconds_needed < 600
+    longer = dataclasses.replace(plan, max_s=far.seconds_needed)
+    se_then = 0.022 * math.sqrt(55 / (far.seconds_needed - 5))
+    assert longer.z(2) * se_then == pytest.approx(math.log(1.08 / 1.05), rel=0.02)
 
 
 def test_the_spending_schedule_resolves_at_the_budget_what_bonferroni_leaves_open() -> None:
