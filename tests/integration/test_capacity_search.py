@@ -82,7 +82,10 @@ def test_the_search_spreads_its_arrivals_over_workers(tmp_path: Path) -> None:
     for lv in meta["levels"]:
         run = json.loads((folder / lv["run_dir"] / "run.json").read_text())
         assert len(run["generator"]["workers"]) == 2, lv["run_dir"]
-    # one request per arrival, all of them inside the judged seconds
-    assert meta["requests_per_arrival"] >= 0.85, levels
+    # one request per arrival inside the judged seconds. The bug this guards against
+    # gave 0.74 (a quarter of every level's arrivals before its judged seconds); a quiet
+    # machine gives ~0.95, and a slow shared one 0.84 (arrivals that start late at the end
+    # of a 3 s level complete after it): the bound sits between the bug and the slow host
+    assert meta["requests_per_arrival"] >= 0.80, levels
     assert meta["sustainable_rps"] <= 1.05 * CAPACITY, levels
     assert meta["breaking_rps"] is not None and meta["breaking_rps"] > meta["sustainable_rps"]
