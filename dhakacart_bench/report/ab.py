@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dhakacart_bench.gate.ab import looks_summary
+from dhakacart_bench.gate.ab_judge import rules_of
 from dhakacart_bench.gate.summary import endpoint_label
 from dhakacart_bench.report.ab_charts import arms_p95_chart, ratio_chart
 from dhakacart_bench.report.render import _write_atomic, template_environment
@@ -50,6 +51,7 @@ def ab_context(run_dir: Path, judged: ABJudgement, *, charts: bool = True) -> di
         "decided_at_s": decided_at,
         "looks": looks_summary(judged.looks),
         "plan": meta.plan,
+        "spending": rules_of(meta).plan.method,
         "charts": {},
     }
     if charts:

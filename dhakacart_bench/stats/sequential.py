@@ -165,27 +165,27 @@ def spending_bounds(
         if not grid.size:  # the first look that spends: the normal tail, exactly
             c = NormalDist().inv_cdf(1 - step / 2)
             b = c * math.sqrt(t)
-            bounds.append(c)
             grid = np.linspace(-b, b, points)
-            mass = _normal_pdf(grid / math.sqrt(t)) / math.sqrt(t) * _trapezoid(grid)
-            spent_before, t_before = hsd_spent(t, alpha, gamma), t
-            continue
-        sd = math.sqrt(t - t_before)
-        reach = float(grid[-1]) + 9 * sd
-        wide = np.linspace(-reach, reach, 4 * points + 1)
-        density = mass @ _normal_pdf((wide[None, :] - grid[:, None]) / sd) / sd
-        # inner[i]: the mass inside [-wide[half + i], wide[half + i]]
-        half = len(wide) // 2
-        cumulative = np.concatenate(
-            [[0.0], np.cumsum((density[1:] + density[:-1]) / 2 * np.diff(wide))]
-        )
-        inner = cumulative[half:] - cumulative[half::-1]
-        crossing = float(mass.sum()) - inner  # decreasing in b from the centre outwards
-        # the boundary where the crossing probability falls to this look's share
-        b = float(np.interp(-step, -crossing, wide[half:]))
-        bounds.append(b / math.sqrt(t))
-        grid = np.linspace(-b, b, points)
-        mass = np.interp(grid, wide, density) * _trapezoid(grid)
+            density = _normal_pdf(grid / math.sqrt(t)) / math.sqrt(t)
+        else:
+            sd = math.sqrt(t - t_before)
+            reach = float(grid[-1]) + 9 * sd
+            wide = np.linspace(-reach, reach, 4 * points + 1)
+            on_wide = mass @ _normal_pdf((wide[None, :] - grid[:, None]) / sd) / sd
+            # inner[i]: the mass inside [-wide[half + i], wide[half + i]]
+            half = len(wide) // 2
+            cumulative = np.concatenate(
+                [[0.0], np.cumsum((on_wide[1:] + on_wide[:-1]) / 2 * np.diff(wide))]
+            )
+            inner = cumulative[half:] - cumulative[half::-1]
+            crossing = float(mass.sum()) - inner  # decreasing in b from the centre outwards
+            # the boundary where the crossing probability falls to this look's share
+            b = float(np.interp(-step, -crossing, wide[half:]))
+            c = b / math.sqrt(t)
+            grid = np.linspace(-b, b, points)
+            density = np.interp(grid, wide, on_wide)
+        bounds.append(c)
+        mass = density * _trapezoid(grid)
         spent_before, t_before = hsd_spent(t, alpha, gamma), t
     return tuple(bounds)
 
@@ -242,9 +242,7 @@ def resolution(
     pass_below = allowed * math.exp(-z * se_log)
     distance = abs(math.log(ratio) - math.log(allowed))
     longest = PROJECTION_LIMIT * max(plan.max_s, plan.min_s)
-    if se_log <= 0 or judged_s <= 0:
-        return Resolution(fail_above, pass_below, None, longest)
-    if distance <= 0:
+    if se_log <= 0 or judged_s <= 0 or distance <= 0:
         return Resolution(fail_above, pass_below, None, longest)
     # with this plan's last z first (a longer plan's last look is never narrower), then
     # twice with the z of a plan that long: z moves slowly with the length (2.46 at 60 s,
@@ -252,7 +250,7 @@ def resolution(
     needed = plan.warmup_s + judged_s * (z * se_log / distance) ** 2
     for _ in range(2):
         if needed > longest:
-            return Resolution(fail_above, pass_below, None, longest)
+            break
         longer = dataclasses.replace(plan, max_s=max(needed, plan.max_s))
         last_z = longer.z(rules, points=_PROJECTION_GRID)
         needed = plan.warmup_s + judged_s * (last_z * se_log / distance) ** 2

@@ -72,6 +72,7 @@ def test_ab_smoke_catches_a_slow_candidate_and_rejudges_offline(tmp_path: Path) 
     html = (run_dir / "report.html").read_text()
     assert "ab-ratio" in html
     assert "warm-up (not judged)" in html  # the default 5 s warm-up, shaded on the chart
+    assert "group-sequential alpha-spending over looks (Hwang-Shih-DeCani, gamma -2)" in html
     assert "<failure" in (tmp_path / "junit.xml").read_text()
 
     # offline, the folder alone gives the same decision at the same look
