@@ -21,6 +21,8 @@ Usage (in chunks under the measurement lock)::
 
     flock /tmp/dhakacart-measure.lock python benchmarks/ab_gate_quality.py --kind aa --runs 6
     flock /tmp/dhakacart-measure.lock python benchmarks/ab_gate_quality.py --kind all10 --runs 6
+    flock /tmp/dhakacart-measure.lock python benchmarks/ab_gate_quality.py --kind all12 \
+        --runs 10 --budget 300 --round 4   # a longer budget: the load is held for it
     python benchmarks/ab_gate_quality.py --table
 
 Appends one JSON line per run to benchmarks/out/ab_gate_quality.jsonl. Only 127.0.0.1.
@@ -46,12 +48,14 @@ PRODUCT = "GET /api/products/[id]"
 PRODUCT_RULE = "/api/products/<int:product_id>"
 ENDPOINTS = ["*", "GET /api/products", PRODUCT, "GET /api/products/search"]
 #: added latency on every endpoint, as a share of the A/A all-endpoints p95
-ALL_KINDS = {"all10": 0.10, "all15": 0.15, "all20": 0.20}
+ALL_KINDS = {"all10": 0.10, "all12": 0.125, "all15": 0.15, "all20": 0.20}
 #: added latency on the product page only, as a share of its A/A p95
 ONE_KINDS = {"one25": 0.25, "one50": 0.50}
 
 
-def ab_run(faults: dict[str, Any] | None, endpoints: list[str], busy: bool) -> dict[str, Any]:
+def ab_run(
+    faults: dict[str, Any] | None, endpoints: list[str], busy: bool, budget_s: float | None
+) -> dict[str, Any]:
     """One A/B run in a subprocess; what it decided, when, and its wall time."""
     REPORTS.mkdir(parents=True, exist_ok=True)
     before = set(REPORTS.iterdir())
@@ -73,14 +77,19 @@ def ab_run(faults: dict[str, Any] | None, endpoints: list[str], busy: bool) -> d
     ]
     if faults:
         args += ["--candidate-faults", json.dumps(faults)]
+    if budget_s is not None:  # longer than ab-smoke's 60 s: the load is held for it
+        args += ["--max-duration", f"{budget_s:g}s"]
+    limit = (budget_s or 60) + 180
     for endpoint in endpoints:
         args += ["--endpoint", endpoint]
     hog = (
-        subprocess.Popen(["timeout", "300", "python3", "-c", "while True: pass"]) if busy else None
+        subprocess.Popen(["timeout", str(limit + 60), "python3", "-c", "while True: pass"])
+        if busy
+        else None
     )
     started = time.perf_counter()
     try:
-        proc = subprocess.run(args, capture_output=True, text=True, check=False, timeout=240)
+        proc = subprocess.run(args, capture_output=True, text=True, check=False, timeout=limit)
     finally:
         if hog is not None:
             hog.terminate()  # timeout passes SIGTERM on to its child (SIGKILL would not)
@@ -146,6 +155,10 @@ def main() -> None:
     parser.add_argument("--kind", choices=["aa", *ALL_KINDS, *ONE_KINDS])
     parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--table", action="store_true")
+    parser.add_argument(
+        "--budget", type=float, help="the A/B time budget in seconds (default: ab-smoke's 60)"
+    )
+    parser.add_argument("--round", default="", help="a label kept with each run, for --table")
     args = parser.parse_args()
     if args.table:
         table()
@@ -165,11 +178,13 @@ def main() -> None:
             share = ONE_KINDS[args.kind]
             faults = {"latency_ms": {PRODUCT_RULE: round(share * cal["p95_product_ms"], 3)}}
             endpoints = ENDPOINTS
-        row = ab_run(faults, endpoints, busy)
+        row = ab_run(faults, endpoints, busy, args.budget)
         if cal is None:
             cal = calibrate(Path(row["run_dir"]))
         row.update(
             kind=args.kind,
+            round=args.round,
+            budget_s=args.budget or 60,
             faults=faults,
             old=old_gate(Path(row["run_dir"]), Path(cal["from"]), endpoints),
         )
@@ -186,14 +201,16 @@ def main() -> None:
 def table() -> None:
     rows = [json.loads(line) for line in OUT.read_text().splitlines()]
     print(
-        "| injected | runs | A/B gate FAIL | A/B decided (s, median) | A/B wall (s, median)"
-        " | old gate FAIL | measured p95 change, all endpoints (median; min … max) |"
+        "| round | injected | budget (s) | runs (busy) | A/B gate FAIL | A/B decided (s, median)"
+        " | A/B wall (s, median) | old gate FAIL | measured p95 change, all endpoints"
+        " (median; min … max) |"
     )
-    print("|---|---|---|---|---|---|---|")
-    for kind in ("aa", *ALL_KINDS, *ONE_KINDS):
-        sel = [r for r in rows if r["kind"] == kind]
-        if not sel:
-            continue
+    print("|---|---|---|---|---|---|---|---|---|")
+    groups: dict[tuple[str, str, float], list[dict[str, Any]]] = {}
+    for row in rows:
+        key = (row.get("round", ""), row["kind"], row.get("budget_s", 60))
+        groups.setdefault(key, []).append(row)
+    for (label, kind, budget), sel in groups.items():
         fails = sum(r["exit"] == 1 for r in sel)
         invalid = sum(r["exit"] == 3 for r in sel)
         stops = [r["stopped_at_s"] for r in sel if r["stopped_at_s"] is not None]
@@ -205,7 +222,8 @@ def table() -> None:
             else "— (none early)"
         )
         print(
-            f"| {kind} | {len(sel)} | {fails}{f' (+{invalid} exit 3)' if invalid else ''} | {med}"
+            f"| {label or '—'} | {kind} | {budget:g} | {len(sel)} ({sum(r['busy'] for r in sel)})"
+            f" | {fails}{f' (+{invalid} exit 3)' if invalid else ''} | {med}"
             f" | {statistics.median(r['wall_s'] for r in sel):.0f}"
             f" | {old} ({old_invalid} INVALID) | {_changes(sel)} |"
         )

@@ -221,7 +221,8 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "duration",
         "A/B runs: the time budget; unresolved by then, the comparison passes as not"
-        " significant (default: the scenario's length).",
+        " significant (default: the scenario's length; a longer budget holds the load"
+        " at its last level).",
         "BENCH_MAX_DURATION",
         ("run",),
     ),

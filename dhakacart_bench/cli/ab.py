@@ -8,6 +8,7 @@ report, prints and exits with the gate's code (with ``--gate``) or 0.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Callable
@@ -157,7 +158,22 @@ def execute_ab(options: dict[str, Any], ab: dict[str, Any], loaded: Scenario) ->
         run_config.duration_s
         or loaded.scaled(run_config.users or loaded.load.default_users).load.duration_s
     )
-    max_s = min(ab["max_duration_s"] or length, length)
+    budget = ab["max_duration_s"]
+    if budget is not None and budget > length:
+        # a budget longer than the load: hold the load at its last level until the budget
+        if run_config.duration_s is not None:
+            raise UsageError(
+                f"--max-duration ({budget:g}s) is longer than --duration ({length:g}s):"
+                " leave out --duration and the load is held for the whole budget"
+            )
+        if loaded.shape_class is not None:
+            raise UsageError(
+                f"--max-duration ({budget:g}s) is longer than {loaded.shape_class}'s"
+                f" {length:g}s, and a LoadTestShape sets the run's length"
+            )
+        run_config = dataclasses.replace(run_config, scenario=loaded.held_to(budget))
+        length = budget
+    max_s = min(budget or length, length)
     if ab["ab_warmup_s"] >= max_s:
         raise UsageError(
             f"--ab-warmup ({ab['ab_warmup_s']:g}s) leaves nothing to judge in a"

@@ -290,6 +290,28 @@ class Scenario:
             events=events,
         )
 
+    def held_to(self, seconds: float) -> Scenario:
+        """Return a copy that lasts ``seconds``, the load held at its last level.
+
+        One stage is inserted after the last stage with load (users in a closed model,
+        an arrival rate in an open one): it keeps that stage's users or rate, constant,
+        for the time missing to ``seconds``; the stages after it (a ramp down) follow
+        unchanged, and so do events. A scenario already that long is returned unchanged.
+        Used when an A/B run's time budget (``--max-duration``) is longer than the scenario.
+        """
+        if isinstance(seconds, bool) or not seconds > 0 or not math.isfinite(seconds):
+            raise ValueError(f"seconds must be a positive number, got {seconds!r}")
+        extra = seconds - self.load.duration_s
+        stages = self.load.stages
+        loaded = [i for i, st in enumerate(stages) if (st.users or st.arrival_rate)]
+        if extra <= 1e-9 or not loaded:
+            return self
+        at = loaded[-1]
+        last = stages[at]
+        hold = Stage(duration_s=extra, users=last.users, arrival_rate=last.arrival_rate)
+        load = dataclasses.replace(self.load, stages=(*stages[: at + 1], hold, *stages[at + 1 :]))
+        return dataclasses.replace(self, load=load)
+
     def summary(self) -> str:
         """One line: model, length, size, user classes, SLOs."""
         load = self.load

@@ -314,3 +314,38 @@ def test_an_ab_warm_up_as_long_as_the_run_is_bad_usage(tmp_path: Path) -> None:
     )  # fmt: skip
     assert_usage_error(result, "--ab-warmup (10s) leaves nothing to judge in a 10s A/B run")
     assert not any(tmp_path.iterdir())  # refused before any store started or folder written
+
+
+def test_an_ab_budget_longer_than_duration_is_bad_usage(tmp_path: Path) -> None:
+    result = invoke(
+        "run", "ab-smoke", "--against", "bundled", "--duration", "10s", "--max-duration", "30s",
+        "--reports-dir", tmp_path, "-q",
+    )  # fmt: skip
+    assert_usage_error(result, "--max-duration (30s) is longer than --duration (10s)")
+    assert not any(tmp_path.iterdir())
+
+
+def test_an_ab_budget_longer_than_the_scenario_holds_the_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The not-significant line advises a longer --max-duration: beyond the scenario's
+    60 s the load is held at its 10 users, so the budget is really spent measuring."""
+    from dhakacart_bench.measure import ab as measure_ab
+    from dhakacart_bench.measure.config import sized_scenario
+
+    seen: dict[str, object] = {}
+
+    def fake_run_ab(config: object, ab: object, **_: object) -> None:
+        seen["scenario"], seen["ab"] = sized_scenario(config), ab  # type: ignore[arg-type]
+        raise click.exceptions.Exit(0)
+
+    monkeypatch.setattr(measure_ab, "run_ab", fake_run_ab)
+    result = invoke(
+        "run", "ab-smoke", "--against", "bundled", "--gate", "--max-duration", "150s",
+        "--reports-dir", tmp_path, "-q",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    load = seen["scenario"].load  # type: ignore[attr-defined]
+    assert load.duration_s == pytest.approx(150)
+    assert [(st.duration_s, st.users) for st in load.stages] == [(3, 10), (57, 10), (90, 10)]
+    assert seen["ab"].max_duration_s == pytest.approx(150)  # type: ignore[attr-defined]

@@ -804,6 +804,30 @@ def test_with_duration(project: Path) -> None:
         s.with_duration(0)
 
 
+def test_held_to_holds_the_last_loaded_stage_before_the_ramp_down(project: Path) -> None:
+    s = load(project, FLASH)
+    long = s.held_to(200)
+    assert long.load.duration_s == pytest.approx(200)
+    stages = long.load.stages
+    # the 50 s missing are held at the last stage with users, before the ramp down to 0
+    assert [st.duration_s for st in stages] == pytest.approx([60, 10, 60, 50, 20])
+    assert [st.users for st in stages] == [40000, 100000, 100000, 100000, 0]
+    assert stages[3].spawn_rate is None
+    assert long.store.deal_opens_at_s == s.store.deal_opens_at_s  # nothing else moves
+    assert long.scaled(500).load.stages[3].users == 500  # the held stage scales too
+    assert s.held_to(150) is s and s.held_to(100) is s
+    with pytest.raises(ValueError):
+        s.held_to(0)
+
+
+def test_held_to_keeps_an_open_rate_constant(project: Path) -> None:
+    s = load(project, OPEN)
+    long = s.held_to(25)
+    assert [st.duration_s for st in long.load.stages] == pytest.approx([10, 15])
+    held = long.load.stages[1]
+    assert held.arrival_rate == pytest.approx(5.0) and not held.ramp  # not a second ramp
+
+
 def test_to_dict_round_trip(project: Path) -> None:
     s = load(
         project,
