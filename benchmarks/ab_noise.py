@@ -18,7 +18,7 @@ Usage::
 
     python benchmarks/ab_noise.py FOLDER [FOLDER ...]       # analyse A/B run folders
     flock /tmp/dhakacart-measure.lock python benchmarks/ab_noise.py --sweep
-        # A/A runs of ab-smoke at several load densities (60 s each, no early stop),
+        # A/A runs of ab-smoke at several loads, closed and open (60 s each, no early stop),
         # then the table; folders under benchmarks/out/ab_noise/
 
 Only 127.0.0.1 (bundled stores).
@@ -39,18 +39,66 @@ ROOT = HERE.parent
 OUT = HERE / "out" / "ab_noise"
 WARMUP_S = 5
 RESAMPLES = 1000
-#: (label, {text in scenarios/ab-smoke.toml: its replacement}) — each an A/A run
-VARIANTS: list[tuple[str, dict[str, str]]] = [
-    ("as shipped: 10 users, think 5-15 ms", {}),
-    ("lighter: think 15-30 ms", {'["0.005s", "0.015s"]': '["0.015s", "0.030s"]'}),
-    ("denser: think 2-6 ms", {'["0.005s", "0.015s"]': '["0.002s", "0.006s"]'}),
-    ("densest: no think time", {'["0.005s", "0.015s"]': '["0s", "0s"]'}),
-    ("20 users, think 5-15 ms", {"users = 10": "users = 20"}),
-    (
-        "no think, 2 store workers x 4 threads",
-        {'["0.005s", "0.015s"]': '["0s", "0s"]', "workers = 1": "workers = 2",
-         "threads = 8": "threads = 4"},
-    ),
+CLOSED = """[[users]]
+class = "Browser"
+think_time = ["{think}", "{think2}"]
+
+[store]
+products = 50
+workers = {workers}
+threads = {threads}
+
+[load]
+model = "closed"
+
+[[load.stages]]
+duration = "3s"
+users = {users}
+
+[[load.stages]]
+duration = "57s"
+users = {users}
+
+"""
+OPEN = """[[users]]
+class = "Browser"
+
+[store]
+products = 50
+workers = 1
+threads = 8
+
+[load]
+model = "open"
+max_users = 40
+arrival = "uniform"
+
+[[load.stages]]
+duration = "3s"
+arrival_rate = {rate}
+ramp = true
+
+[[load.stages]]
+duration = "57s"
+arrival_rate = {rate}
+
+"""
+_CLOSED = {"think": "0.005s", "think2": "0.015s", "workers": 1, "threads": 8, "users": 10}
+#: (label, the scenario's [[users]] to [[slo]] part): each an A/A run of ab-smoke's
+#: users and SLOs with this load. The first closed one is ab-smoke before it was open.
+VARIANTS: list[tuple[str, str]] = [
+    ("closed, 10 users, think 5-15 ms", CLOSED.format(**_CLOSED)),
+    ("closed, 10 users, think 15-30 ms",
+     CLOSED.format(**{**_CLOSED, "think": "0.015s", "think2": "0.030s"})),
+    ("closed, 10 users, think 2-6 ms",
+     CLOSED.format(**{**_CLOSED, "think": "0.002s", "think2": "0.006s"})),
+    ("closed, 10 users, no think time",
+     CLOSED.format(**{**_CLOSED, "think": "0s", "think2": "0s"})),
+    ("closed, 20 users, think 5-15 ms", CLOSED.format(**{**_CLOSED, "users": 20})),
+    ("closed, no think, 2 store workers x 4 threads",
+     CLOSED.format(**{**_CLOSED, "think": "0s", "think2": "0s", "workers": 2, "threads": 4})),
+    *((f"open, {rate} arrivals/s (uniform)", OPEN.format(rate=float(rate)))
+      for rate in (100, 200, 300, 420, 600)),
 ]  # fmt: skip
 
 
@@ -121,12 +169,11 @@ def sweep() -> list[tuple[str, dict[str, Any]]]:
     shipped = (ROOT / "scenarios" / "ab-smoke.toml").read_text()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for number, (label, changes) in enumerate(VARIANTS):
+        for number, (label, load) in enumerate(VARIANTS):
             shoppers = ROOT / "locustfiles" / "shoppers.py"
             text = shipped.replace('locustfile = "shoppers.py"', f'locustfile = "{shoppers}"')
-            for old, new in changes.items():
-                assert old in text, f"ab-smoke.toml no longer holds {old!r}"
-                text = text.replace(old, new)
+            cut, end = text.index("[[users]]"), text.index("[[slo]]")
+            text = text[:cut] + load + text[end:]
             scenario = Path(tmp) / f"ab-noise-{number}.toml"
             scenario.write_text(text)
             reports = OUT / f"variant-{number}"

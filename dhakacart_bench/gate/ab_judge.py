@@ -170,6 +170,45 @@ def judge_ab_run(run_dir: Path | str, **overrides: object) -> ABJudgement:
     return ABJudgement(result, tuple(looks), deciding, meta, arms)
 
 
+#: Open model: an arm whose share of late or dropped arrivals exceeds the other arm's by
+#: more than this was not offered the same load (its users could not keep up).
+MAX_BEHIND_SHARE_GAP = 0.01
+
+
+def arrivals_rule(arms: dict[str, RunMeta]) -> RuleResult | None:
+    """Open model: did each arm's users take its arrivals as planned? None when closed.
+
+    Lateness both arms share (the generator's own) is fair to both; an arm *more* behind
+    than the other had fewer users free than its arrivals needed, and its latency
+    leaves out the time its arrivals waited: not a fair comparison (invalid, exit 3).
+    """
+    arrivals = {arm: m.arrivals for arm, m in arms.items() if m.arrivals is not None}
+    if len(arrivals) < 2:
+        return None
+    share = {
+        arm: (a.late + a.dropped) / a.planned if a.planned else 0.0 for arm, a in arrivals.items()
+    }
+    behind = [
+        f"the {arm} arm: {a.late:,} of {a.planned:,} arrivals started more than"
+        f" {a.late_threshold_ms:g} ms late and {a.dropped:,} were dropped"
+        for arm, a in arrivals.items()
+        if share[arm] - min(v for o, v in share.items() if o != arm) > MAX_BEHIND_SHARE_GAP
+    ]
+    return RuleResult(
+        "both arms kept up with their arrivals",
+        "validity",
+        TOTAL,
+        None,
+        None,
+        not behind,
+        "; ".join(behind) + ": its users could not take them in time, so its latency"
+        " leaves out the wait (raise [load] max_users)"
+        if behind
+        else "both arms took their arrivals alike",
+        "invalid" if behind else "valid",
+    )
+
+
 def _run_rules(arms: dict[str, RunMeta], deciding: Look) -> tuple[list[RuleResult], list[str]]:
     """Validity beyond the arms answering: the generator, an interruption, invariants.
 
@@ -193,6 +232,9 @@ def _run_rules(arms: dict[str, RunMeta], deciding: Look) -> tuple[list[RuleResul
             "invalid" if saturated else "valid",
         )
     )
+    arrivals = arrivals_rule(arms)
+    if arrivals is not None:
+        rules.append(arrivals)
     if meta.status == "interrupted" and deciding.decision in (None, INVALID_LOOK):
         rules.append(
             RuleResult(

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 import gevent
 
 from dhakacart_bench.errors import Interrupted, TargetUnreachable, UsageError
-from dhakacart_bench.measure.arms import ArmAssigner, ArmRecorders, with_arms
+from dhakacart_bench.measure.arms import ArmAssigner, ArmRecorders, arm_of, with_arms
 from dhakacart_bench.measure.config import Progress, sized_scenario
 from dhakacart_bench.measure.engines.local import LocalEngine
 from dhakacart_bench.measure.health import HostMonitor
@@ -155,7 +155,14 @@ def _measure_ab(
     load = scenario.load
     max_s = min(ab.max_duration_s or load.duration_s, load.duration_s)
     assigner = ArmAssigner(urls, seed=ab.seed)
-    engine = LocalEngine(scenario, urls[CANDIDATE], config, wrap=lambda c: with_arms(c, assigner))
+    engine = LocalEngine(
+        scenario,
+        urls[CANDIDATE],
+        config,
+        wrap=lambda c: with_arms(c, assigner),
+        arrival_lanes=ARMS,  # open model: each arm is offered half the arrivals
+        lane_of=arm_of,
+    )
     runner = engine.runner
     stop_reason: list[str] = []
     decided: list[str] = []
@@ -267,7 +274,7 @@ def _measure_ab(
                 reference_peak=load.reference_users,
             ),
             generator=sections.generator,
-            arrivals=sections.arrivals,
+            arrivals=None if engine.gate is None else engine.gate.stats(arm),
             machine=machine,
             invariants=store_invariants(stores.get(arm)),
             errors_overflow=measurements.errors_overflow,

@@ -52,6 +52,11 @@ class ArmAssigner:
         self.active[arm] = max(0, self.active[arm] - 1)
 
 
+def arm_of(user: Any) -> str:
+    """The arm of a user of a :func:`with_arms` class."""
+    return str(user.bench_arm)
+
+
 def with_arms(cls: Any, assigner: ArmAssigner) -> Any:
     """``cls`` whose users each belong to one arm (host, request context)."""
     base_context = cls.context

@@ -10,6 +10,13 @@ arrivals queue: the time an arrival waited for a free user is its *lag*, recorde
 HDR histogram and reported, so a pool that was too small is visible rather than silently
 turning the open model back into a closed one.
 
+**Lanes** (an A/B run: one per arm). Each planned arrival goes to one lane, in shuffled
+pairs — of every two arrivals one to each lane, in random order — and is taken only by
+an idle user of that lane (the users of one arm). Both arms are therefore offered the
+same arrivals at the same moments whatever their latency: a slower candidate does not
+get less load than the baseline, as it would in a closed loop, where its users would
+send fewer requests and its queue would shrink. Counts and lag are kept per lane.
+
 Runs inside a Locust process (gevent); import it only after locust.
 """
 
@@ -17,7 +24,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gevent
@@ -34,11 +41,34 @@ DEFAULT_MAX_SLEEP_S = 0.05
 LATE_THRESHOLD_MS = 50.0
 
 
+class ArrivalLane:
+    """One stream of arrivals and its record: the queue its users take from, the counts
+    and the lag (time an arrival waited for a free user) histogram."""
+
+    def __init__(self) -> None:
+        self.queue: Queue[float] = Queue()
+        self.lag = HdrHistogram(1, 3_600_000_000, 3)
+        self.planned = 0
+        self.started = 0
+        self.dropped = 0
+        self.late = 0
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "planned": self.planned,
+            "started": self.started,
+            "dropped": self.dropped + self.queue.qsize(),
+            "late": self.late,
+            "lag": self.lag.encode() if self.lag.get_total_count() else None,
+        }
+
+
 class ArrivalGate:
     """Plans arrivals at ``rate_at(elapsed)`` per second and hands them to idle users.
 
     ``share`` is this process's part of the total rate (1 / number of workers
-    in a distributed run). ``clock`` and ``rng`` are seams for tests.
+    in a distributed run). ``lanes`` names the lanes arrivals are split over (none: one
+    lane for every user). ``clock`` and ``rng`` are seams for tests.
     """
 
     def __init__(
@@ -48,6 +78,7 @@ class ArrivalGate:
         arrival: str = "poisson",
         share: float = 1.0,
         max_lag_s: float = DEFAULT_MAX_LAG_S,
+        lanes: Sequence[str] = (),
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
@@ -59,25 +90,53 @@ class ArrivalGate:
         self._max_lag_s = max_lag_s
         self._clock = clock
         self._rng = rng or random.Random()
-        self._queue: Queue[float] = Queue()
-        self._lag = HdrHistogram(1, 3_600_000_000, 3)
+        self._lanes: dict[str | None, ArrivalLane] = {
+            name: ArrivalLane() for name in (tuple(lanes) or (None,))
+        }
+        self._next_lanes: list[str | None] = []
         self._greenlet: gevent.Greenlet | None = None
-        self.planned = 0
-        self.started = 0
-        self.dropped = 0
-        self.late = 0
         self.start_time: float | None = None
+
+    def lane(self, name: str | None = None) -> ArrivalLane:
+        """The lane ``name`` (None: the only lane of a gate without lanes)."""
+        return self._lanes[name]
+
+    @property
+    def planned(self) -> int:
+        return sum(lane.planned for lane in self._lanes.values())
+
+    @property
+    def started(self) -> int:
+        return sum(lane.started for lane in self._lanes.values())
+
+    @property
+    def dropped(self) -> int:
+        return sum(lane.dropped for lane in self._lanes.values())
+
+    @property
+    def late(self) -> int:
+        return sum(lane.late for lane in self._lanes.values())
 
     # -- scheduling ---------------------------------------------------------------
     def _gap(self, rate: float) -> float:
         return self._rng.expovariate(rate) if self._poisson else 1.0 / rate
 
+    def _next_lane(self) -> ArrivalLane:
+        """The lane of the next arrival: shuffled pairs over the lanes."""
+        if len(self._lanes) == 1:
+            return next(iter(self._lanes.values()))
+        if not self._next_lanes:
+            self._next_lanes.extend(self._lanes)
+            self._rng.shuffle(self._next_lanes)
+        return self._lanes[self._next_lanes.pop()]
+
     def plan_until(self, now: float, next_at: float) -> float:
         """Queue every arrival due by ``now``; return when the next one is due."""
         assert self.start_time is not None
         while next_at <= now:
-            self._queue.put(next_at)
-            self.planned += 1
+            lane = self._next_lane()
+            lane.queue.put(next_at)
+            lane.planned += 1
             rate = self._rate_at(next_at - self.start_time) * self._share
             if rate <= 0:
                 # no arrivals in this stage: look again a moment later
@@ -105,45 +164,54 @@ class ArrivalGate:
             self._greenlet = None
 
     # -- the users' side ------------------------------------------------------------
-    def wait(self) -> float:
-        """Block until the next arrival is due to this user; return 0 (no think time)."""
+    def wait(self, lane: str | None = None) -> float:
+        """Block until the next arrival of ``lane`` is due to this user; return 0 (no
+        think time)."""
+        own = self._lanes[lane]
         while True:
-            due = self._queue.get()
+            due = own.queue.get()
             lag = self._clock() - due
             if lag > self._max_lag_s:
-                self.dropped += 1
+                own.dropped += 1
                 continue
-            self.started += 1
+            own.started += 1
             lag_ms = max(lag, 0.0) * 1000.0
             if lag_ms > LATE_THRESHOLD_MS:
-                self.late += 1
-            self._lag.record_value(max(1, round(lag_ms * 1000)))
+                own.late += 1
+            own.lag.record_value(max(1, round(lag_ms * 1000)))
             return 0.0
 
     def backlog(self) -> int:
-        return self._queue.qsize()
+        return sum(lane.queue.qsize() for lane in self._lanes.values())
 
     def drain(self) -> int:
         """Drop arrivals still queued at the end of the run; return how many."""
         n = 0
-        while True:
-            try:
-                self._queue.get_nowait()
-            except Empty:
-                return n
-            n += 1
+        for lane in self._lanes.values():
+            while True:
+                try:
+                    lane.queue.get_nowait()
+                except Empty:
+                    break
+                n += 1
+        return n
 
-    def stats(self) -> ArrivalsMeta:
+    def stats(self, lane: str | None = None) -> ArrivalsMeta:
+        """The record of one lane, or (None) of every lane merged."""
+        if lane is not None:
+            return arrival_stats(self._lanes[lane].to_wire())
         return arrival_stats(self.to_wire())
 
     def to_wire(self) -> dict[str, Any]:
-        """Counts and the encoded lag histogram: what a distributed worker ships."""
+        """Counts and the encoded lag histogram, every lane merged: what a distributed
+        worker ships."""
+        lag = HdrHistogram(1, 3_600_000_000, 3)
+        for lane in self._lanes.values():
+            lag.add(lane.lag)
+        wires = [lane.to_wire() for lane in self._lanes.values()]
         return {
-            "planned": self.planned,
-            "started": self.started,
-            "dropped": self.dropped + self.backlog(),
-            "late": self.late,
-            "lag": self._lag.encode() if self._lag.get_total_count() else None,
+            **{k: sum(w[k] for w in wires) for k in ("planned", "started", "dropped", "late")},
+            "lag": lag.encode() if lag.get_total_count() else None,
         }
 
 
@@ -170,19 +238,22 @@ def arrival_stats(*wires: dict[str, Any]) -> ArrivalsMeta:
     )
 
 
-def open_model_class(user_class: Any, gate: ArrivalGate) -> type:
+def open_model_class(
+    user_class: Any, gate: ArrivalGate, lane_of: Callable[[Any], str] | None = None
+) -> type:
     """A subclass of ``user_class`` whose tasks start on arrivals from ``gate``.
 
-    Its ``wait_time`` blocks for the next arrival, and ``on_start`` waits for
-    one too, so a freshly spawned user doesn't run an unplanned first task.
+    Its ``wait_time`` blocks for the next arrival (of the user's lane, ``lane_of(user)``,
+    when the gate has lanes), and ``on_start`` waits for one too, so a freshly spawned
+    user doesn't run an unplanned first task.
     """
 
     def wait_time(self: Any) -> float:
-        return gate.wait()
+        return gate.wait(None if lane_of is None else lane_of(self))
 
     def on_start(self: Any) -> None:
         user_class.on_start(self)
-        gate.wait()
+        gate.wait(None if lane_of is None else lane_of(self))
 
     return type(
         user_class.__name__,

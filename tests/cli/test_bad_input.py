@@ -329,7 +329,7 @@ def test_an_ab_budget_longer_than_the_scenario_holds_the_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The not-significant line advises a longer --max-duration: beyond the scenario's
-    60 s the load is held at its 10 users, so the budget is really spent measuring."""
+    60 s the load is held at its 200 arrivals/s, so the budget is really spent measuring."""
     from dhakacart_bench.measure import ab as measure_ab
     from dhakacart_bench.measure.config import sized_scenario
 
@@ -347,5 +347,9 @@ def test_an_ab_budget_longer_than_the_scenario_holds_the_load(
     assert result.exit_code == 0, result.output
     load = seen["scenario"].load  # type: ignore[attr-defined]
     assert load.duration_s == pytest.approx(150)
-    assert [(st.duration_s, st.users) for st in load.stages] == [(3, 10), (57, 10), (90, 10)]
+    assert [(st.duration_s, st.arrival_rate, st.ramp) for st in load.stages] == [
+        (3, 200, True),
+        (57, 200, False),
+        (90, 200, False),
+    ]
     assert seen["ab"].max_duration_s == pytest.approx(150)  # type: ignore[attr-defined]

@@ -52,9 +52,9 @@ def test_wait_records_lag_and_drops_stale_arrivals() -> None:
     clock = FakeClock()
     gate = ArrivalGate(lambda t: 1.0, arrival="uniform", clock=clock, max_lag_s=5.0)
     gate.start_time = clock.now
-    gate._queue.put(clock.now - 6.0)  # waited too long: dropped
-    gate._queue.put(clock.now - 0.2)  # 200 ms late: started, late
-    gate._queue.put(clock.now)  # on time
+    gate.lane().queue.put(clock.now - 6.0)  # waited too long: dropped
+    gate.lane().queue.put(clock.now - 0.2)  # 200 ms late: started, late
+    gate.lane().queue.put(clock.now)  # on time
     assert gate.wait() == 0.0
     assert gate.wait() == 0.0
     stats = gate.stats()
@@ -94,8 +94,8 @@ def test_open_model_class_waits_for_an_arrival_between_tasks() -> None:
             calls.append("on_start")
 
     class Gate:
-        def wait(self) -> float:
-            calls.append("wait")
+        def wait(self, lane: str | None = None) -> float:
+            calls.append("wait" if lane is None else f"wait {lane}")
             return 0.0
 
     cls = open_model_class(Base, Gate())  # type: ignore[arg-type]
@@ -110,3 +110,67 @@ def test_open_model_class_waits_for_an_arrival_between_tasks() -> None:
 def test_bad_arrival_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="poisson"):
         ArrivalGate(lambda t: 1.0, arrival="bursty")
+
+
+def test_lanes_split_the_arrivals_in_shuffled_pairs() -> None:
+    """An A/B run's two arms are offered the same arrivals: of every two, one each."""
+    clock = FakeClock()
+    gate = ArrivalGate(
+        lambda t: 100.0, arrival="uniform", lanes=("candidate", "baseline"), clock=clock,
+        rng=random.Random(3),
+    )  # fmt: skip
+    gate.start_time = clock.now
+    next_at = clock.now
+    order = []
+    for step in range(1, 201):  # one arrival per step (10 ms apart)
+        next_at = gate.plan_until(clock.now + step * 0.01 - 0.005, next_at)
+        planned = {name: gate.lane(name).planned for name in ("candidate", "baseline")}
+        order.append(max(planned, key=lambda n: planned[n]) if step % 2 else None)
+        assert abs(planned["candidate"] - planned["baseline"]) <= 1
+        if step % 2 == 0:
+            assert planned["candidate"] == planned["baseline"] == step // 2
+    firsts = [name for name in order if name is not None]
+    assert 30 < firsts.count("candidate") < 70  # which arm comes first in a pair is random
+    assert gate.planned == 200
+
+
+def test_a_lane_is_taken_only_by_its_own_users_and_recorded_apart() -> None:
+    clock = FakeClock()
+    gate = ArrivalGate(lambda t: 1.0, lanes=("a", "b"), clock=clock, max_lag_s=5.0)
+    gate.lane("a").queue.put(clock.now - 0.2)  # 200 ms late
+    gate.lane("b").queue.put(clock.now)
+    gate.lane("b").queue.put(clock.now - 6.0)  # waited too long: dropped when taken
+    gate.lane("b").queue.put(clock.now)
+    assert gate.wait("a") == 0.0  # a's user takes a's arrival, not b's
+    assert gate.lane("a").queue.qsize() == 0 and gate.lane("b").queue.qsize() == 3
+    gate.wait("b")
+    gate.wait("b")
+    a, b, both = gate.stats("a"), gate.stats("b"), gate.stats()
+    assert (a.started, a.late, a.dropped) == (1, 1, 0)
+    assert a.lag_ms_max == pytest.approx(200.0, rel=0.002)
+    assert (b.started, b.late, b.dropped) == (2, 0, 1)
+    assert b.lag_ms_max < 1.0
+    assert (both.started, both.late, both.dropped) == (3, 1, 1)
+    assert both.lag_ms_max == pytest.approx(200.0, rel=0.002)  # the lag histograms merged
+    assert gate.backlog() == 0 and gate.drain() == 0
+
+
+def test_open_model_class_waits_on_its_users_lane() -> None:
+    calls: list[str] = []
+
+    class Base:
+        arm = "baseline"
+
+        def on_start(self) -> None:
+            calls.append("on_start")
+
+    class Gate:
+        def wait(self, lane: str | None = None) -> float:
+            calls.append(f"wait {lane}")
+            return 0.0
+
+    cls = open_model_class(Base, Gate(), lambda user: user.arm)  # type: ignore[arg-type]
+    user = cls()
+    user.on_start()
+    user.wait_time()
+    assert calls == ["on_start", "wait baseline", "wait baseline"]

@@ -6,9 +6,9 @@ import locust  # first: it patches gevent, before anything imports ssl
 
 # isort: split
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from locust.env import Environment
 
@@ -37,6 +37,8 @@ class LocalEngine:
         config: RunConfig,
         *,
         wrap: Callable[[type[locust.User]], type[locust.User]] | None = None,
+        arrival_lanes: Sequence[str] = (),
+        lane_of: Callable[[Any], str] | None = None,
     ) -> None:
         user_classes = load_user_classes(scenario)
         if wrap is not None:  # e.g. the A/B run's arm assignment (measure/arms.py)
@@ -44,8 +46,11 @@ class LocalEngine:
         load = scenario.load
         self.gate: ArrivalGate | None = None
         if load.model == "open":
-            self.gate = ArrivalGate(lambda t: arrival_rate_at(load, t), arrival=load.arrival)
-            user_classes = [open_model_class(cls, self.gate) for cls in user_classes]
+            # lanes: an A/B run offers each arm its own half of the arrivals
+            self.gate = ArrivalGate(
+                lambda t: arrival_rate_at(load, t), arrival=load.arrival, lanes=arrival_lanes
+            )
+            user_classes = [open_model_class(cls, self.gate, lane_of) for cls in user_classes]
         env = Environment(
             user_classes=user_classes,
             shape_class=load_shape(scenario),
