@@ -71,6 +71,7 @@ class LiveLooker:
         self.rules = rules
         self.looks: list[Look] = []
         self._cells: dict[str, LiveCells] = {}
+        self._newest: int | None = None
 
     def __call__(
         self,
@@ -79,7 +80,9 @@ class LiveLooker:
         candidate: Sequence[WindowData],
         baseline: Sequence[WindowData],
     ) -> str | None:
-        newest = max((w[-1].epoch_second for w in (candidate, baseline) if w), default=None)
+        # a look may be sent only the windows closed since the last (LookerProcess)
+        newest = max((w[-1].epoch_second for w in (candidate, baseline) if w), default=self._newest)
+        self._newest = newest
         if newest is None:
             look = Look(t_s, upto_s, None, problem="no request has completed yet")
         else:

@@ -6,7 +6,8 @@ count), check both answer (naming the arm that does not), run the scenario with 
 user assigned to one arm (:mod:`dhakacart_bench.measure.arms`), record each arm in its
 own recorder (one ``run_start``, so seconds line up), and every ``every_s`` seconds hand
 both arms' closed windows to the injected ``looker`` — the gate's decision, which lives
-above this package — in a worker thread, stopping as soon as it decides. Then write
+above this package — in a child process (:mod:`~dhakacart_bench.measure.lookproc`, so
+its CPU never stalls the event loop), stopping as soon as it decides. Then write
 ``candidate/`` and ``baseline/`` as complete run folders and ``ab.json`` beside them
 (:mod:`dhakacart_bench.runfolder.ab`).
 
@@ -34,6 +35,7 @@ from dhakacart_bench.measure.config import Progress, sized_scenario
 from dhakacart_bench.measure.engines.local import LocalEngine
 from dhakacart_bench.measure.health import HostMonitor
 from dhakacart_bench.measure.limits import AUTO_WORKERS
+from dhakacart_bench.measure.lookproc import LookerProcess, LookFailed
 from dhakacart_bench.measure.recorder import Recorder
 from dhakacart_bench.measure.run import _signals_stop, _versions
 from dhakacart_bench.measure.targetproc import watch_arms
@@ -139,7 +141,9 @@ def run_ab(
                 probe_target(url)
             except TargetUnreachable as exc:
                 raise TargetUnreachable(f"the {arm} arm: {exc}") from exc
-        return _measure_ab(scenario, config, ab, urls, stores, looker, progress)
+        # the looks run in a child process: their CPU must not stall the event loop
+        remote = stack.enter_context(LookerProcess(looker))
+        return _measure_ab(scenario, config, ab, urls, stores, remote, progress)
     raise AssertionError("unreachable")  # pragma: no cover  (ExitStack never swallows)
 
 
@@ -196,8 +200,11 @@ def _measure_ab(
                 upto_s = last - first
                 chosen = {a: [w for w in ws if w.epoch_second <= last] for a, ws in lists.items()}
                 t_s = now - run_start
-                pool = gevent.get_hub().threadpool
-                decision = pool.apply(looker, (t_s, upto_s, chosen[CANDIDATE], chosen[BASELINE]))
+                try:
+                    decision = looker(t_s, upto_s, chosen[CANDIDATE], chosen[BASELINE])
+                except LookFailed as exc:  # stop the load; what was measured is written
+                    request_stop(str(exc))
+                    return
                 looks.append(LookMeta(round(t_s, 3), upto_s, decision))
                 if decision is not None:
                     decided.append(decision)
