@@ -3,15 +3,17 @@
 Each run is ``bench run ab-smoke --against bundled --gate --p95-regression-pct 5`` in a
 subprocess (both stores started by it, fresh databases), so the wall time includes both
 stores' start. Every second run has a busy loop on one core beside it
-(``timeout 300 python3 -c 'while True: pass'``, killed after the run). Kinds:
+(``timeout … python3 -c 'while True: pass'``, killed after the run). Kinds:
 
 - ``aa``: identical arms → false alarms (exit 1);
-- ``all10``: the candidate's latency knob ``{"*": d}`` with ``d`` = 10 % of the A/A
-  all-endpoints p95 (calibrated from the first A/A run's baseline arm) → caught?;
-  ``all15`` and ``all20`` the same with 15 % and 20 % (a sleep of 10 % of the p95 raised
-  the measured p95 by ~5 % only: the knob is sized by what the gate then measures);
-- ``one25`` / ``one50``: ``d`` = 25 % / 50 % of the product page's p95 on that endpoint
-  only, judged with the ``*`` rule and one rule per endpoint → caught?, by which rule.
+- ``all10`` / ``all12`` / ``all15`` / ``all20``: the candidate's latency knob ``{"*": d}``
+  on every endpoint, ``d`` a share of the A/A all-endpoints p95 (calibrated from the
+  first A/A run's baseline arm), or ``--knob-ms`` — a sleep does not move the p95 by
+  its own length (a closed loop hides part of it; in the open smoke a woken thread waits
+  for a core too), so size it by what the gate then measures → caught?;
+- ``one25`` / ``one50``: ``d`` = 25 % / 50 % of the product page's p95 (or ``--knob-ms``)
+  on that endpoint only, judged with the ``*`` rule and one rule per endpoint → caught?,
+  by which rule.
 
 For every run the same candidate arm is also gated the old way — ``bench gate``'s
 baseline-file rules against the baseline arm of the *first* A/A run (recorded at
