@@ -103,19 +103,8 @@ class ArrivalGate:
 
     @property
     def planned(self) -> int:
+        """Arrivals planned so far, every lane (the rest of the counts: :meth:`stats`)."""
         return sum(lane.planned for lane in self._lanes.values())
-
-    @property
-    def started(self) -> int:
-        return sum(lane.started for lane in self._lanes.values())
-
-    @property
-    def dropped(self) -> int:
-        return sum(lane.dropped for lane in self._lanes.values())
-
-    @property
-    def late(self) -> int:
-        return sum(lane.late for lane in self._lanes.values())
 
     # -- scheduling ---------------------------------------------------------------
     def _gap(self, rate: float) -> float:
