@@ -25,7 +25,7 @@ Usage (in chunks under the measurement lock)::
     flock /tmp/dhakacart-measure.lock python benchmarks/ab_gate_quality.py --kind all10 --runs 6
     flock /tmp/dhakacart-measure.lock python benchmarks/ab_gate_quality.py --kind all12 \
         --runs 10 --budget 300 --round 4   # a longer budget: the load is held for it
-    python benchmarks/ab_gate_quality.py --table
+    python benchmarks/ab_gate_quality.py --table [--runs-of 7]   # and each run of round 7
 
 Appends one JSON line per run to benchmarks/out/ab_gate_quality.jsonl. Only 127.0.0.1.
 """
@@ -158,6 +158,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--table", action="store_true")
     parser.add_argument(
+        "--runs-of", metavar="ROUND", help="one line per run of this round (with --table)"
+    )
+    parser.add_argument(
         "--budget", type=float, help="the A/B time budget in seconds (default: ab-smoke's 60)"
     )
     parser.add_argument("--round", default="", help="a label kept with each run, for --table")
@@ -167,6 +170,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.table:
         table()
+        if args.runs_of is not None:
+            runs_of(args.runs_of)
         return
     OUT.parent.mkdir(parents=True, exist_ok=True)
     done = [json.loads(line) for line in OUT.read_text().splitlines()] if OUT.exists() else []
@@ -238,6 +243,24 @@ def table() -> None:
             f" | {fails}{f' (+{invalid} exit 3)' if invalid else ''} | {med}"
             f" | {statistics.median(r['wall_s'] for r in sel):.0f}"
             f" | {old} ({old_invalid} INVALID) | {_changes(sel)} |"
+        )
+
+
+def runs_of(label: str) -> None:
+    """Each run of one round: quiet or busy, its decision and when, and every p95 rule's
+    measured change and status (which rule caught a one-endpoint regression)."""
+    rows = [json.loads(line) for line in OUT.read_text().splitlines()]
+    print("\n| kind | busy | exit | decided (s) | wall (s) | p95 rules: change, status |")
+    print("|---|---|---|---|---|---|")
+    for row in (r for r in rows if r.get("round", "") == label):
+        rules = "; ".join(
+            f"{name} {((rule.get('ratio') or 1) - 1) * 100:+.1f} % {rule['status']}"
+            for name, rule in row["rules"].items()
+        )
+        print(
+            f"| {row['kind']} | {'busy' if row['busy'] else 'quiet'} | {row['exit']}"
+            f" | {row['stopped_at_s'] if row['stopped_at_s'] is not None else '—'}"
+            f" | {row['wall_s']:.0f} | {rules} |"
         )
 
 

@@ -17,7 +17,8 @@ share of the gate's variance that comes from the arms moving apart second by sec
 Usage::
 
     python benchmarks/ab_noise.py FOLDER [FOLDER ...]       # analyse A/B run folders
-    flock /tmp/dhakacart-measure.lock python benchmarks/ab_noise.py --sweep
+    flock /tmp/dhakacart-measure.lock python benchmarks/ab_noise.py --sweep \
+        [--only 7 11 12] [--busy] [--endpoint "GET /api/products/[id]"]
         # A/A runs of ab-smoke at several loads, closed and open (60 s each, no early stop),
         # then the table; folders under benchmarks/out/ab_noise/
 
@@ -99,6 +100,10 @@ VARIANTS: list[tuple[str, str]] = [
      CLOSED.format(**{**_CLOSED, "think": "0s", "think2": "0s", "workers": 2, "threads": 4})),
     *((f"open, {rate} arrivals/s (uniform)", OPEN.format(rate=float(rate)))
       for rate in (100, 200, 300, 420, 600)),
+    ("open, 200 arrivals/s, 1 store worker x 2 threads",
+     OPEN.format(rate=200.0).replace("threads = 8", "threads = 2")),
+    ("open, 200 arrivals/s, 1 store worker x 4 threads",
+     OPEN.format(rate=200.0).replace("threads = 8", "threads = 4")),
 ]  # fmt: skip
 
 
@@ -164,12 +169,15 @@ def table(rows: list[tuple[str, dict[str, Any]]]) -> None:
         )
 
 
-def sweep() -> list[tuple[str, dict[str, Any]]]:
-    """One A/A run per load variant (no early stop: one look, at 60 s)."""
+def sweep(only: list[int] | None, busy: bool, endpoint: str) -> list[tuple[str, dict[str, Any]]]:
+    """One A/A run per load variant (no early stop: one look, at 60 s), optionally
+    beside a busy loop on one core (``timeout … python3 -c 'while True: pass'``)."""
     shipped = (ROOT / "scenarios" / "ab-smoke.toml").read_text()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for number, (label, load) in enumerate(VARIANTS):
+            if only is not None and number not in only:
+                continue
             shoppers = ROOT / "locustfiles" / "shoppers.py"
             text = shipped.replace('locustfile = "shoppers.py"', f'locustfile = "{shoppers}"')
             cut, end = text.index("[[users]]"), text.index("[[slo]]")
@@ -179,14 +187,25 @@ def sweep() -> list[tuple[str, dict[str, Any]]]:
             reports = OUT / f"variant-{number}"
             reports.mkdir(parents=True, exist_ok=True)
             before = set(reports.iterdir())
-            subprocess.run(
-                [sys.executable, "-m", "dhakacart_bench", "run", str(scenario),
-                 "--against", "bundled", "--gate", "--p95-regression-pct", "5",
-                 "--ab-min-seconds", "60s", "--no-report", "-q", "--reports-dir", str(reports)],
-                check=False, capture_output=True, timeout=240,
-            )  # fmt: skip
+            hog = (
+                subprocess.Popen(["timeout", "400", "python3", "-c", "while True: pass"])
+                if busy
+                else None
+            )
+            try:
+                subprocess.run(
+                    [sys.executable, "-m", "dhakacart_bench", "run", str(scenario),
+                     "--against", "bundled", "--gate", "--p95-regression-pct", "5",
+                     "--ab-min-seconds", "60s", "--no-report", "-q",
+                     "--reports-dir", str(reports)],
+                    check=False, capture_output=True, timeout=240,
+                )  # fmt: skip
+            finally:
+                if hog is not None:
+                    hog.terminate()  # timeout passes SIGTERM on to its child
+                    hog.wait()
             (folder,) = sorted(set(reports.iterdir()) - before)
-            rows.append((label, analyse(folder)))
+            rows.append((label + (", busy core" if busy else ""), analyse(folder, endpoint)))
             print(f"{label}: {rows[-1]}", flush=True)
     return rows
 
@@ -196,9 +215,11 @@ def main() -> None:
     parser.add_argument("folders", nargs="*", type=Path)
     parser.add_argument("--sweep", action="store_true")
     parser.add_argument("--endpoint", default="*")
+    parser.add_argument("--only", type=int, nargs="+", help="the sweep's variant numbers")
+    parser.add_argument("--busy", action="store_true", help="a busy loop on one core beside")
     args = parser.parse_args()
     if args.sweep:
-        rows = sweep()
+        rows = sweep(args.only, args.busy, args.endpoint)
     else:
         rows = [(folder.name, analyse(folder, args.endpoint)) for folder in args.folders]
     table(rows)
