@@ -42,6 +42,10 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _neighbours import busy_core  # noqa: E402
+
 OUT = HERE / "out" / "ab_gate_quality.jsonl"
 CALIBRATION = HERE / "out" / "ab_gate_calibration.json"
 REPORTS = HERE / "out" / "ab_runs"
@@ -84,18 +88,9 @@ def ab_run(
     limit = (budget_s or 60) + 180
     for endpoint in endpoints:
         args += ["--endpoint", endpoint]
-    hog = (
-        subprocess.Popen(["timeout", str(limit + 60), "python3", "-c", "while True: pass"])
-        if busy
-        else None
-    )
     started = time.perf_counter()
-    try:
+    with busy_core(busy, limit + 60):
         proc = subprocess.run(args, capture_output=True, text=True, check=False, timeout=limit)
-    finally:
-        if hog is not None:
-            hog.terminate()  # timeout passes SIGTERM on to its child (SIGKILL would not)
-            hog.wait()
     wall = time.perf_counter() - started
     (run_dir,) = sorted(set(REPORTS.iterdir()) - before)
     gate = json.loads((run_dir / "gate.json").read_text())
@@ -169,9 +164,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.table:
-        table()
+        rows = [json.loads(line) for line in OUT.read_text().splitlines()]
+        table(rows)
         if args.runs_of is not None:
-            runs_of(args.runs_of)
+            runs_of(rows, args.runs_of)
         return
     OUT.parent.mkdir(parents=True, exist_ok=True)
     done = [json.loads(line) for line in OUT.read_text().splitlines()] if OUT.exists() else []
@@ -215,8 +211,7 @@ def main() -> None:
         )
 
 
-def table() -> None:
-    rows = [json.loads(line) for line in OUT.read_text().splitlines()]
+def table(rows: list[dict[str, Any]]) -> None:
     print(
         "| round | injected | budget (s) | runs (busy) | A/B gate FAIL | A/B decided (s, median)"
         " | A/B wall (s, median) | old gate FAIL | measured p95 change, all endpoints"
@@ -246,10 +241,9 @@ def table() -> None:
         )
 
 
-def runs_of(label: str) -> None:
+def runs_of(rows: list[dict[str, Any]], label: str) -> None:
     """Each run of one round: quiet or busy, its decision and when, and every p95 rule's
     measured change and status (which rule caught a one-endpoint regression)."""
-    rows = [json.loads(line) for line in OUT.read_text().splitlines()]
     print("\n| kind | busy | exit | decided (s) | wall (s) | p95 rules: change, status |")
     print("|---|---|---|---|---|---|")
     for row in (r for r in rows if r.get("round", "") == label):

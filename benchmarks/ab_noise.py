@@ -36,6 +36,10 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _neighbours import busy_core  # noqa: E402
+
 ROOT = HERE.parent
 OUT = HERE / "out" / "ab_noise"
 WARMUP_S = 5
@@ -187,12 +191,7 @@ def sweep(only: list[int] | None, busy: bool, endpoint: str) -> list[tuple[str, 
             reports = OUT / f"variant-{number}"
             reports.mkdir(parents=True, exist_ok=True)
             before = set(reports.iterdir())
-            hog = (
-                subprocess.Popen(["timeout", "400", "python3", "-c", "while True: pass"])
-                if busy
-                else None
-            )
-            try:
+            with busy_core(busy, 400):
                 subprocess.run(
                     [sys.executable, "-m", "dhakacart_bench", "run", str(scenario),
                      "--against", "bundled", "--gate", "--p95-regression-pct", "5",
@@ -200,10 +199,6 @@ def sweep(only: list[int] | None, busy: bool, endpoint: str) -> list[tuple[str, 
                      "--reports-dir", str(reports)],
                     check=False, capture_output=True, timeout=240,
                 )  # fmt: skip
-            finally:
-                if hog is not None:
-                    hog.terminate()  # timeout passes SIGTERM on to its child
-                    hog.wait()
             (folder,) = sorted(set(reports.iterdir()) - before)
             rows.append((label + (", busy core" if busy else ""), analyse(folder, endpoint)))
             print(f"{label}: {rows[-1]}", flush=True)
