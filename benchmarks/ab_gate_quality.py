@@ -25,6 +25,8 @@ Usage (in chunks under the measurement lock)::
     flock /tmp/dhakacart-measure.lock python benchmarks/ab_gate_quality.py --kind all10 --runs 6
     flock /tmp/dhakacart-measure.lock python benchmarks/ab_gate_quality.py --kind all12 \
         --runs 10 --budget 300 --round 4   # a longer budget: the load is held for it
+    flock /tmp/dhakacart-measure.lock python benchmarks/ab_gate_quality.py --kind aa \
+        --runs 10 --instance-spread 3.0 --round 8   # intervals widened by the spread
     python benchmarks/ab_gate_quality.py --table [--runs-of 7]   # and each run of round 7
 
 Appends one JSON line per run to benchmarks/out/ab_gate_quality.jsonl. Only 127.0.0.1.
@@ -60,7 +62,11 @@ ONE_KINDS = {"one25": 0.25, "one50": 0.50}
 
 
 def ab_run(
-    faults: dict[str, Any] | None, endpoints: list[str], busy: bool, budget_s: float | None
+    faults: dict[str, Any] | None,
+    endpoints: list[str],
+    busy: bool,
+    budget_s: float | None,
+    spread_pct: float | None = None,
 ) -> dict[str, Any]:
     """One A/B run in a subprocess; what it decided, when, and its wall time."""
     REPORTS.mkdir(parents=True, exist_ok=True)
@@ -83,6 +89,8 @@ def ab_run(
     ]
     if faults:
         args += ["--candidate-faults", json.dumps(faults)]
+    if spread_pct is not None:  # the between-instance spread (bench calibrate)
+        args += ["--instance-spread", f"{spread_pct:g}"]
     if budget_s is not None:  # longer than ab-smoke's 60 s: the load is held for it
         args += ["--max-duration", f"{budget_s:g}s"]
     limit = (budget_s or 60) + 180
@@ -162,6 +170,9 @@ def main() -> None:
     parser.add_argument(
         "--knob-ms", type=float, help="the latency knob in ms, instead of a share of the A/A p95"
     )
+    parser.add_argument(
+        "--instance-spread", type=float, help="the gate's between-instance spread, percent"
+    )
     args = parser.parse_args()
     if args.table:
         rows = [json.loads(line) for line in OUT.read_text().splitlines()]
@@ -186,7 +197,7 @@ def main() -> None:
             knob = args.knob_ms or round(share * cal["p95_product_ms"], 3)
             faults = {"latency_ms": {PRODUCT_RULE: knob}}
             endpoints = ENDPOINTS
-        row = ab_run(faults, endpoints, busy, args.budget)
+        row = ab_run(faults, endpoints, busy, args.budget, args.instance_spread)
         if cal is None:
             cal = calibrate(Path(row["run_dir"]))
         row.update(
@@ -194,6 +205,7 @@ def main() -> None:
             round=args.round,
             budget_s=args.budget or 60,
             faults=faults,
+            spread_pct=args.instance_spread or 0.0,
             # a longer budget holds the load longer: not the baseline's scenario any more
             old=(
                 old_gate(Path(row["run_dir"]), Path(cal["from"]), endpoints)

@@ -288,6 +288,18 @@ SETTINGS: tuple[Setting, ...] = (
         choices=("hsd", "bonferroni"),
     ),
     Setting(
+        "ab_instance_spread_pct",
+        "--instance-spread",
+        None,
+        "float",
+        "A/B runs: how far two identical instances' p95s differ for a whole run, in percent"
+        " (from A/A runs: `bench calibrate`), added to every p95 interval (default: the"
+        " scenario's [gate] ab_instance_spread_pct, else 0).",
+        "BENCH_AB_INSTANCE_SPREAD",
+        ("run", "gate"),
+        minimum=0,
+    ),
+    Setting(
         "ab_error_margin_pct",
         "--ab-error-margin",
         1.0,

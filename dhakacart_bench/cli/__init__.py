@@ -14,6 +14,7 @@ import click
 
 from dhakacart_bench import __version__
 from dhakacart_bench.cli.baseline import baseline_group
+from dhakacart_bench.cli.calibrate import calibrate_command
 from dhakacart_bench.cli.capacity import capacity
 from dhakacart_bench.cli.compare import compare
 from dhakacart_bench.cli.gate import gate_command
@@ -39,6 +40,7 @@ COMMANDS: tuple[click.Command, ...] = (
     capacity,
     plan,
     gate_command,
+    calibrate_command,
     baseline_group,
     master,
     worker,

@@ -63,6 +63,7 @@ def ab_options(command: Callable[..., Any]) -> Callable[..., Any]:
         setting_option("ab_alpha"),
         setting_option("ab_spending"),
         setting_option("ab_error_margin_pct"),
+        setting_option("ab_instance_spread_pct"),
         setting_option("ab_resamples"),
         setting_option("min_endpoint_requests"),
     ]
@@ -86,6 +87,7 @@ AB_KEYS = (
     "ab_alpha",
     "ab_spending",
     "ab_error_margin_pct",
+    "ab_instance_spread_pct",
     "ab_resamples",
     "min_endpoint_requests",
 )
@@ -188,6 +190,7 @@ def execute_ab(options: dict[str, Any], ab: dict[str, Any], loaded: Scenario) ->
         warmup_s=ab["ab_warmup_s"],
         hsd_gamma=DEFAULT_HSD_GAMMA if ab["ab_spending"] == "hsd" else None,
     )
+    spread_pct = ab["ab_instance_spread_pct"]
     rules = ABRules(
         plan=plan,
         endpoints=endpoints,
@@ -195,6 +198,8 @@ def execute_ab(options: dict[str, Any], ab: dict[str, Any], loaded: Scenario) ->
         error_margin_pct=ab["ab_error_margin_pct"],
         min_endpoint_requests=ab["min_endpoint_requests"],
         resamples=ab["ab_resamples"],
+        spread=float(loaded.gate.ab_instance_spread_pct if spread_pct is None else spread_pct)
+        / 100,
     )
     config = ABConfig(
         candidate_url=None if host in (None, BUNDLED) else host,
@@ -212,6 +217,7 @@ def execute_ab(options: dict[str, Any], ab: dict[str, Any], loaded: Scenario) ->
             **({} if plan.hsd_gamma is None else {"hsd_gamma": plan.hsd_gamma}),
             "resamples": rules.resamples,
             "min_endpoint_requests": rules.min_endpoint_requests,
+            "instance_spread": rules.spread,
         },
         gate={
             "margin_pct": margin,
@@ -254,4 +260,14 @@ def ab_text(judged: Any) -> str:
     deciding = judged.deciding
     when = "budget reached" if deciding.final else "decided"
     lines.append(f"  {when} at {deciding.t_s:.0f} s after {len(judged.looks)} look(s)")
+    if judged.spread:
+        lines.append(
+            f"  p95 intervals: this run's noise and {judged.spread:.1%} between instances"
+            " (from A/A runs)"
+        )
+    else:
+        lines.append(
+            "  p95 intervals: this run's noise only; identical instances can differ by more"
+            " for a whole run (measure it: bench calibrate, docs/gate.md)"
+        )
     return "\n".join(lines)

@@ -81,11 +81,17 @@ def gate_ab_folder(
     junit: Path | None,
     summary: Path | None,
     report: bool,
+    instance_spread_pct: float | None = None,
 ) -> None:
     """``bench gate`` on an A/B run folder: replay its looks, publish, exit."""
     from dhakacart_bench.gate.ab_judge import judge_ab_run
 
-    judged = judge_ab_run(path, margin_pct=p95_regression_pct, endpoints=tuple(endpoints) or None)
+    judged = judge_ab_run(
+        path,
+        margin_pct=p95_regression_pct,
+        endpoints=tuple(endpoints) or None,
+        spread=None if instance_spread_pct is None else instance_spread_pct / 100,
+    )
     publish_gate(
         judged.result,
         junit=junit,
@@ -124,6 +130,7 @@ def gate_ab_folder(
 @setting_option("insufficient_data")
 @setting_option("resamples")
 @setting_option("confidence")
+@setting_option("ab_instance_spread_pct")
 @setting_option("reports_dir")
 @click.option(
     "--report/--no-report",
@@ -142,6 +149,7 @@ def gate_command(
     insufficient_data: str,
     resamples: int,
     confidence: float,
+    ab_instance_spread_pct: float | None,
     reports_dir: Path,
     report: bool,
 ) -> None:
@@ -159,7 +167,12 @@ def gate_command(
     if is_ab_folder(path):  # a paired A/B run: re-judge it from its two arms (gate/ab_judge.py)
         if baseline is not None:
             raise UsageError("an A/B run folder carries its own baseline arm: leave out --baseline")
-        gate_ab_folder(path, p95_regression_pct, endpoints, junit, summary, report)
+        gate_ab_folder(
+            path, p95_regression_pct, endpoints, junit, summary, report, ab_instance_spread_pct
+        )
+    source = click.get_current_context().get_parameter_source("ab_instance_spread_pct")
+    if source == click.core.ParameterSource.COMMANDLINE:  # BENCH_AB_INSTANCE_SPREAD: ignored
+        raise UsageError("--instance-spread goes with an A/B run folder (bench run --against)")
     run = load_run(path)
     loaded = load_baseline(baseline) if baseline is not None else None
     run.require_complete()  # decide once: a folder missing data is refused before any rule

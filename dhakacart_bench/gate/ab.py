@@ -101,8 +101,10 @@ def judge_look(
     final: bool = False,
     resamples: int = 400,
     seed: int = DEFAULT_PAIRED_SEED,
+    spread: float = 0.0,
 ) -> Look:
-    """The gate's decision at one look (see the module docstring)."""
+    """The gate's decision at one look (see the module docstring); ``spread`` is the
+    between-instance spread every p95 interval adds (:mod:`dhakacart_bench.stats.spread`)."""
     if plan.warmup_s:
         if final and upto_s < plan.warmup_s:
             return Look(
@@ -144,7 +146,9 @@ def judge_look(
         n_b = sum(c.requests for c in theirs.values())
         stats = None
         if min(n_c, n_b) >= max(1, min_endpoint_requests):
-            stats = paired_compare(ours, theirs, z=z, resamples=resamples, seed=seed + number)
+            stats = paired_compare(
+                ours, theirs, z=z, resamples=resamples, seed=seed + number, spread=spread
+            )
         if stats is None or stats.seconds < 2:
             why = (
                 f"{n_c:,} candidate and {n_b:,} baseline requests; the rule needs"
@@ -160,7 +164,8 @@ def judge_look(
         if final and p95_decision is None:
             resolved = resolution(
                 stats.ratio,
-                stats.se_log,
+                stats.se_within,
+                spread=stats.spread,
                 allowed=allowed,
                 judged_s=stats.seconds,
                 plan=plan,
@@ -187,10 +192,11 @@ def judge_look(
 def p95_line(stats: PairedStats, t_s: float, outcome: str) -> str:
     """``candidate p95 8.1 ms vs baseline 6.4 ms: +27.0% (99.8% interval +19.0% … +35.0%)
     after 22 s: FAIL``."""
+    spread = f" with {stats.spread:.1%} between instances" if stats.spread else ""
     return (
         f"candidate p95 {fmt_ms(stats.candidate_ms)} vs baseline {fmt_ms(stats.baseline_ms)}:"
         f" {pct_change(stats.ratio)} ({_conf(stats)} interval {pct_change(stats.ci_low)} …"
-        f" {pct_change(stats.ci_high)}) after {t_s:.0f} s: {outcome}"
+        f" {pct_change(stats.ci_high)}{spread}) after {t_s:.0f} s: {outcome}"
     )
 
 
@@ -201,6 +207,12 @@ def resolution_line(resolved: Resolution, margin_pct: float) -> str:
         f"this run's noise: above {pct_change(resolved.fail_above)} would have failed,"
         f" below {pct_change(resolved.pass_below)} passed"
     )
+    if resolved.spread_bound:
+        return (
+            f"{line}; the spread between instances alone is wider than this change's"
+            f" distance from the +{margin_pct:g}% margin: no run length tells them apart"
+            " (docs/gate.md)"
+        )
     if resolved.seconds_needed is None:
         return (
             f"{line}; this change is too close to the +{margin_pct:g}% margin to tell apart"

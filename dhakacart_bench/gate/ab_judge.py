@@ -46,6 +46,8 @@ class ABRules:
     min_endpoint_requests: int = DEFAULT_MIN_ENDPOINT_REQUESTS
     resamples: int = 400
     seed: int = DEFAULT_PAIRED_SEED
+    #: between-instance spread of log(p95 ratio) each p95 interval adds (stats/spread.py)
+    spread: float = 0.0
 
     def judge(self, cand: dict, base: dict, t_s: float, upto_s: int, final: bool) -> Look:
         return judge_look(
@@ -61,6 +63,7 @@ class ABRules:
             final=final,
             resamples=self.resamples,
             seed=self.seed,
+            spread=self.spread,
         )
 
 
@@ -103,6 +106,7 @@ class ABJudgement:
     deciding: Look
     meta: ABMeta
     arms: dict[str, RunMeta]
+    spread: float = 0.0  # the between-instance spread the p95 intervals carry
 
 
 def rules_of(meta: ABMeta, **overrides: object) -> ABRules:
@@ -126,6 +130,7 @@ def rules_of(meta: ABMeta, **overrides: object) -> ABRules:
         ),
         "resamples": int(meta.plan.get("resamples", 400)),
         "seed": meta.seed or DEFAULT_PAIRED_SEED,
+        "spread": float(meta.plan.get("instance_spread", 0.0)),  # folders from before: none
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return ABRules(**values)  # type: ignore[arg-type]
@@ -170,7 +175,7 @@ def judge_ab_run(run_dir: Path | str, **overrides: object) -> ABJudgement:
         warnings=warnings,
         elapsed_s=round(time.perf_counter() - started, 3),
     )
-    return ABJudgement(result, tuple(looks), deciding, meta, arms)
+    return ABJudgement(result, tuple(looks), deciding, meta, arms, rules.spread)
 
 
 #: Open model: an arm whose share of late or dropped arrivals exceeds the other arm's by

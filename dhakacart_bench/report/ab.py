@@ -52,6 +52,7 @@ def ab_context(run_dir: Path, judged: ABJudgement, *, charts: bool = True) -> di
         "looks": looks_summary(judged.looks),
         "plan": meta.plan,
         "spending": rules_of(meta).plan.method,
+        "spread": judged.spread,
         "charts": {},
     }
     if charts:

@@ -145,6 +145,10 @@ class GateSpec:
     p95_regression_pct: float = 10.0
     endpoints: tuple[str, ...] = (ALL_ENDPOINTS,)
     min_requests: int = 200
+    #: A/B runs: how far two identical instances' p95s differ for a whole run, in
+    #: percent (sd of the log ratio, from A/A runs: ``bench calibrate``); added to
+    #: every A/B p95 interval. 0: the intervals cover the noise within the run only.
+    ab_instance_spread_pct: float = 0.0
 
 
 @dataclass(frozen=True)

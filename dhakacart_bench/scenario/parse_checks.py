@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 
 _SLO_KEYS = ("name", "metric", "endpoint", "max", "min")
-_GATE_KEYS = ("p95_regression_pct", "endpoints", "min_requests")
+_GATE_KEYS = ("p95_regression_pct", "endpoints", "min_requests", "ab_instance_spread_pct")
 _PROBE_KEYS = ("interval", "paths", "timeout", "slo_pct")
 _EVENT_KEYS = ("at", "action", "name", "strategy", "command", "timeout", "faults", "for")
 #: The keys each event action takes besides ``at``, ``action`` and ``name``.
@@ -127,6 +127,9 @@ def parse_gate(top: Table) -> GateSpec:
         p95_regression_pct=gate.number("p95_regression_pct", defaults.p95_regression_pct),
         endpoints=tuple(endpoints),
         min_requests=gate.integer("min_requests", defaults.min_requests, minimum=0),
+        ab_instance_spread_pct=gate.number(
+            "ab_instance_spread_pct", defaults.ab_instance_spread_pct, at_most=100
+        ),
     )
 
 

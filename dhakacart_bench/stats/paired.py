@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from dhakacart_bench.stats.blocks import merge_sparse
 from dhakacart_bench.stats.bootstrap import bucket_values_ms, weighted_percentiles
+from dhakacart_bench.stats.spread import with_spread
 
 if TYPE_CHECKING:
     import numpy as np
@@ -60,7 +61,7 @@ class PairedStats:
     ratio: float
     ci_low: float
     ci_high: float
-    se_log: float
+    se_log: float  # of log(ratio), the interval's: within the run and between instances
     z: float
     seconds: int
     block_s: int
@@ -73,6 +74,8 @@ class PairedStats:
     error_high: float
     resamples: int
     seed: int
+    se_within: float = math.nan  # the paired bootstrap's own: the noise within this run
+    spread: float = 0.0  # the between-instance spread added (stats/spread.py)
 
     @property
     def change_pct(self) -> float:
@@ -151,11 +154,15 @@ def paired_compare(
     resamples: int = 400,
     seed: int = DEFAULT_PAIRED_SEED,
     block_s: int = 1,
+    spread: float = 0.0,
 ) -> PairedStats | None:
     """Paired comparison over the seconds both arms share; None without any.
 
     Each resample draws blocks with replacement and applies *the same* draw to both
-    arms; the point estimates come from every shared second once.
+    arms; the point estimates come from every shared second once. ``spread`` (log
+    scale) is how far two identical instances differ for a whole run, which no
+    resampling of one run's seconds sees (:mod:`dhakacart_bench.stats.spread`): it is
+    added to the p95 ratio's standard error in quadrature.
     """
     import numpy as np
 
@@ -173,7 +180,8 @@ def paired_compare(
         weighted_percentiles(weights, mat_c, values, percentile)
         / np.maximum(weighted_percentiles(weights, mat_b, values, percentile), 1e-9)
     )
-    se = float(np.std(log_ratios, ddof=1)) if n > 1 else math.inf
+    se_within = float(np.std(log_ratios, ddof=1)) if n > 1 else math.inf
+    se = with_spread(se_within, spread)
     ratio = cand_ms / base_ms if base_ms else math.inf
     log_point = math.log(ratio) if 0 < ratio < math.inf else 0.0
     low, high = (
@@ -210,4 +218,6 @@ def paired_compare(
         error_high=diff + z * err_se,
         resamples=resamples,
         seed=seed,
+        se_within=se_within,
+        spread=spread,
     )

@@ -212,13 +212,17 @@ class Resolution:
     ``1 / sqrt(judged seconds)`` and the plan keeps its look spacing (so ``z`` grows with
     the extra looks); None when that is more than ``longest_s``
     (:data:`PROJECTION_LIMIT` budgets), where the projection would mean nothing —
-    the estimate sits on the margin, or as good as.
+    the estimate sits on the margin, or as good as. A between-instance ``spread``
+    (:mod:`dhakacart_bench.stats.spread`) does not shrink with time: when ``z·spread``
+    alone reaches from the estimate to the margin, no run length decides
+    (``spread_bound``).
     """
 
     fail_above: float
     pass_below: float
     seconds_needed: float | None
     longest_s: float = 0.0
+    spread_bound: bool = False
 
 
 #: A projection longer than this many budgets is reported as "more than" that: no plan
@@ -229,31 +233,42 @@ PROJECTION_LIMIT = 10
 
 def resolution(
     ratio: float,
-    se_log: float,
+    se_within: float,
     *,
     allowed: float,
     judged_s: float,
     plan: LookPlan,
     rules: int,
+    spread: float = 0.0,
 ) -> Resolution:
-    """How far an undecided look's ratio is from a decision (see :class:`Resolution`)."""
+    """How far an undecided look's ratio is from a decision (see :class:`Resolution`):
+    ``se_within`` is the paired bootstrap's, ``spread`` the between-instance spread the
+    interval adds to it."""
     z = plan.z(rules)  # the last look's
+    se_log = math.hypot(se_within, spread)
     fail_above = allowed * math.exp(z * se_log)
     pass_below = allowed * math.exp(-z * se_log)
     distance = abs(math.log(ratio) - math.log(allowed))
     longest = PROJECTION_LIMIT * max(plan.max_s, plan.min_s)
-    if se_log <= 0 or judged_s <= 0 or distance <= 0:
+    if se_within <= 0 or judged_s <= 0 or distance <= 0:
         return Resolution(fail_above, pass_below, None, longest)
+
+    def seconds_at(last_z: float) -> float | None:
+        # z·sqrt(se_within²·judged/t + spread²) = distance, solved for the judged t
+        room = (distance / last_z) ** 2 - spread**2
+        return None if room <= 0 else plan.warmup_s + judged_s * se_within**2 / room
+
     # with this plan's last z first (a longer plan's last look is never narrower), then
     # twice with the z of a plan that long: z moves slowly with the length (2.46 at 60 s,
     # 2.53 at 220 s), so the projection settles well within the 10 s it is rounded to
-    needed = plan.warmup_s + judged_s * (z * se_log / distance) ** 2
+    needed = seconds_at(z)
     for _ in range(2):
-        if needed > longest:
+        if needed is None or needed > longest:
             break
         longer = dataclasses.replace(plan, max_s=max(needed, plan.max_s))
-        last_z = longer.z(rules, points=_PROJECTION_GRID)
-        needed = plan.warmup_s + judged_s * (last_z * se_log / distance) ** 2
+        needed = seconds_at(longer.z(rules, points=_PROJECTION_GRID))
+    if needed is None:
+        return Resolution(fail_above, pass_below, None, longest, spread_bound=True)
     if needed > longest:
         return Resolution(fail_above, pass_below, None, longest)
     return Resolution(fail_above, pass_below, max(needed, plan.max_s), longest)

@@ -34,9 +34,10 @@ def look_at(  # type: ignore[no-untyped-def]
     margin=5.0,
     final=False,
     resamples=400,
+    spread=0.0,
 ):
     """One look at these cells: a +``margin`` % p95 margin, 1 pp on errors, 50 requests
-    an endpoint at the least."""
+    an endpoint at the least, ``spread`` between instances."""
     return judge_look(
         cand,
         base,
@@ -49,10 +50,11 @@ def look_at(  # type: ignore[no-untyped-def]
         min_endpoint_requests=50,
         final=final,
         resamples=resamples,
+        spread=spread,
     )
 
 
-def run_looks(cand, base, *, plan=PLAN, endpoints=(TOTAL,), margin=5.0, seconds=60):
+def run_looks(cand, base, *, plan=PLAN, endpoints=(TOTAL,), margin=5.0, seconds=60, spread=0.0):
     """Look as the live gate does; return every look up to the deciding one."""
     looks = []
     for t in plan.look_times():
@@ -68,6 +70,7 @@ def run_looks(cand, base, *, plan=PLAN, endpoints=(TOTAL,), margin=5.0, seconds=
             margin=margin,
             final=t >= plan.max_s,
             resamples=200,
+            spread=spread,
         )
         looks.append(look)
         if look.decision is not None:
@@ -222,6 +225,44 @@ def test_a_change_too_close_to_the_margin_is_not_projected_into_hours() -> None:
     longer = dataclasses.replace(plan, max_s=far.seconds_needed)
     se_then = 0.022 * math.sqrt(55 / (far.seconds_needed - 5))
     assert longer.z(2) * se_then == pytest.approx(math.log(1.08 / 1.05), rel=0.02)
+
+
+def test_a_steady_instance_difference_fails_without_the_spread_and_not_with_it() -> None:
+    # +9 % in every second, dense: the paired interval alone is narrow and FAILs it on a
+    # +5 % margin. Two identical instances can differ that steadily for a whole run, so
+    # with a 3 % spread between instances added the same data cannot tell it from +5 %
+    cand, base = arms(seconds=60, per_second=600, candidate_factor=1.09, seed=21)
+    assert run_looks(cand, base)[-1].decision == "FAIL"
+    last = run_looks(cand, base, spread=0.03)[-1]
+    assert last.final and last.decision == "PASS"
+    (p95,) = [r for r in last.rules if r.kind == P95]
+    assert p95.decision is None and p95.stats is not None and p95.resolution is not None
+    assert p95.stats.spread == 0.03
+    assert p95.stats.se_log == pytest.approx(math.hypot(p95.stats.se_within, 0.03))
+    assert p95.stats.ci_low == pytest.approx(p95.stats.ratio * math.exp(-last.z * p95.stats.se_log))
+    assert p95.resolution.spread_bound and p95.resolution.seconds_needed is None
+    message = next(r for r in _gate(last).rules if r.metric == "p95_ms").message
+    assert "with 3.0% between instances) after 60 s" in message
+    assert message.endswith("no run length tells them apart (docs/gate.md)")
+    # a regression well beyond margin and spread still FAILs at an early look
+    big = run_looks(*arms(seconds=60, per_second=600, candidate_factor=1.4, seed=22), spread=0.03)
+    assert big[-1].decision == "FAIL" and big[-1].t_s < 30
+
+
+def test_the_projection_counts_the_spread_that_time_does_not_shrink() -> None:
+    plan = LookPlan(min_s=15, every_s=5, max_s=60, min_requests=1, alpha=0.05, warmup_s=5)
+    res = resolution(1.15, 0.04, spread=0.02, allowed=1.05, judged_s=55, plan=plan, rules=2)
+    assert res.seconds_needed is not None and res.seconds_needed > 60
+    longer = dataclasses.replace(plan, max_s=res.seconds_needed)
+    se_then = math.hypot(0.04 * math.sqrt(55 / (res.seconds_needed - 5)), 0.02)
+    assert longer.z(2) * se_then == pytest.approx(math.log(1.15 / 1.05), rel=0.02)
+    without = resolution(1.15, 0.04, allowed=1.05, judged_s=55, plan=plan, rules=2)
+    assert without.seconds_needed is not None and without.seconds_needed < res.seconds_needed
+    assert res.fail_above > without.fail_above  # this look's bounds are wider too
+    # when z * spread alone spans the distance to the margin, no length is projected
+    bound = resolution(1.08, 0.01, spread=0.03, allowed=1.05, judged_s=55, plan=plan, rules=2)
+    assert bound.spread_bound and bound.seconds_needed is None
+    assert not resolution(1.08, 0.01, allowed=1.05, judged_s=55, plan=plan, rules=2).spread_bound
 
 
 def test_the_spending_schedule_resolves_at_the_budget_what_bonferroni_leaves_open() -> None:

@@ -368,6 +368,11 @@ BAD_FILES = {
         "gate.p95_regression_pct",
         ["expected a number >= 0, got -1"],
     ),
+    "gate-instance-spread-not-a-percent": (
+        BASE + "[gate]\nab_instance_spread_pct = 250\n",
+        "gate.ab_instance_spread_pct",
+        ["expected a number from 0 to 100, got 250"],
+    ),
 }
 
 
@@ -713,6 +718,14 @@ def test_bundled_smoke_is_short_and_loose(tmp_path: Path) -> None:
     assert SLO("error_rate", max=0.01, name="error_rate <= 0.01 on all endpoints") in s.slos
     assert any(slo.metric == "p95_ms" and slo.max == 1000 for slo in s.slos)
     assert s.gate.p95_regression_pct == 25.0
+
+
+def test_bundled_ab_smoke_carries_its_measured_instance_spread(tmp_path: Path) -> None:
+    s = load_scenario("ab-smoke", cwd=tmp_path)
+    # two worker processes per store, and the spread 30 A/A runs of that measured
+    assert (s.store.workers, s.store.threads) == (2, 4)
+    assert s.gate.ab_instance_spread_pct == 2.8
+    assert s.gate.p95_regression_pct == 10.0
 
 
 def test_bundled_flash_sale_shape(tmp_path: Path) -> None:

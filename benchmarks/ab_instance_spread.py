@@ -1,0 +1,198 @@
+"""How far two *identical* bundled stores differ for a whole A/B run, and whether that
+difference lives in each store's worker process.
+
+Each run is an A/A run of ab-smoke (``bench run ab-smoke --against bundled --gate``,
+both stores fresh, no early stop: ``--ab-min-seconds 60s``). Per run, the all-endpoints
+p95 ratio and its paired within-run standard error (``ab_noise.analyse``). Over runs of
+one condition, the spread between instances is what the ratios vary by beyond their
+own within-run noise: ``sqrt(var(log ratio) - mean(se²))``
+(:func:`dhakacart_bench.stats.spread.instance_spread`, the estimate ``bench gate
+--calibrate`` gives). Conditions, interleaved run by run (so drifts of the machine hit
+both), every other pair of runs beside a busy loop on one core:
+
+- ``one``: one gunicorn worker process per store (8 threads; ab-smoke until round 8);
+- ``two``: two worker processes per store (4 threads each: the same 8 threads; ab-smoke
+  since).
+
+If the difference lives in the worker *process* (its memory layout, hash seed, where the
+scheduler keeps it), two processes per arm average it and the spread falls by ~1/sqrt(2);
+if it lives in the instance (its database file, its port), it does not. (Replacing the
+worker every few hundred requests — gunicorn's ``max_requests`` — was tried first and
+dropped: with one worker each replacement left the store unserved for 0.3-0.5 s, a p95
+of 300-500 ms in that second, and a within-run SE of 89 %.)
+
+Usage::
+
+    flock /tmp/dhakacart-measure.lock python benchmarks/ab_instance_spread.py --runs 12
+    python benchmarks/ab_instance_spread.py --table [--judge]   # --judge: each A/A run's
+        # looks replayed as the live gate's (+5 % margin), with the spread calibrated from
+        # the other runs of its condition (leave one out) and without any
+
+Appends one JSON line per run to benchmarks/out/ab_instance_spread.jsonl; folders under
+benchmarks/out/ab_instance_spread/. Only 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+from _neighbours import busy_core  # noqa: E402
+from ab_noise import analyse  # noqa: E402
+
+OUT = HERE / "out" / "ab_instance_spread.jsonl"
+REPORTS = HERE / "out" / "ab_instance_spread"
+#: condition -> the [store] lines of ab-smoke it runs with
+CONDITIONS: dict[str, str] = {
+    "one": "workers = 1\nthreads = 8",
+    "two": "workers = 2\nthreads = 4",
+}
+
+
+def scenario_file(condition: str, folder: Path) -> Path:
+    shipped = (ROOT / "scenarios" / "ab-smoke.toml").read_text()
+    shoppers = ROOT / "locustfiles" / "shoppers.py"
+    text = shipped.replace('locustfile = "shoppers.py"', f'locustfile = "{shoppers}"')
+    text = re.sub(r"workers = \d+\nthreads = \d+", CONDITIONS[condition], text, count=1)
+    path = folder / f"ab-smoke-{condition}.toml"
+    path.write_text(text)
+    return path
+
+
+def aa_run(condition: str, busy: bool) -> dict[str, Any]:
+    folder_of = REPORTS / condition
+    folder_of.mkdir(parents=True, exist_ok=True)
+    before = {p for p in folder_of.iterdir() if p.is_dir()}
+    scenario = scenario_file(condition, REPORTS)
+    args = [sys.executable, "-m", "dhakacart_bench", "run", str(scenario), "--against", "bundled",
+            "--gate", "--p95-regression-pct", "5", "--ab-min-seconds", "60s", "--no-report",
+            "-q", "--reports-dir", str(folder_of)]  # fmt: skip
+    started = time.perf_counter()
+    with busy_core(busy, 300):
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=240)
+    wall = time.perf_counter() - started
+    (folder,) = sorted({p for p in folder_of.iterdir() if p.is_dir()} - before)
+    row = analyse(folder)
+    return {
+        "condition": condition,
+        "busy": busy,
+        "exit": proc.returncode,
+        "wall_s": round(wall, 1),
+        "folder": str(folder),
+        "change_pct": row["change_pct"],
+        "se_paired": row["se_paired"],
+    }
+
+
+def table(rows: list[dict[str, Any]]) -> None:
+    from dhakacart_bench.stats.spread import instance_spread
+
+    print("| condition | runs | median change | sd of log ratio | RMS within-run SE"
+          " | between instances (90 % upper) | runs whose 95 % interval excludes 1 |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for condition in CONDITIONS:
+        mine = [r for r in rows if r["condition"] == condition]
+        if len(mine) < 3:
+            continue
+        logs = [math.log1p(r["change_pct"] / 100) for r in mine]
+        ses = [r["se_paired"] for r in mine]
+        spread = instance_spread(logs, ses)
+        outside = sum(abs(x) > 1.96 * se for x, se in zip(logs, ses, strict=True))
+        median = statistics.median(r["change_pct"] for r in mine)
+        rms_se = math.sqrt(statistics.fmean(s * s for s in ses))
+        print(
+            f"| {condition} | {len(mine)} | {median:+.1f} % | {statistics.stdev(logs):.1%}"
+            f" | {rms_se:.1%} | {spread.sd:.1%} ({spread.upper:.1%}) | {outside} of {len(mine)} |"
+        )
+
+
+def sequential(folder: Path, spread: float) -> tuple[str | None, float]:
+    """The live gate's decision on this A/A folder (looks every 5 s from 15 s to 60 s,
+    ab-smoke's plan, margin +5 %, ``*``), replayed offline, and when it came."""
+    from dhakacart_bench.gate.ab_cells import cells_of_run, upto
+    from dhakacart_bench.gate.ab_judge import rules_of
+    from dhakacart_bench.runfolder.ab import ARMS, read_ab_json
+    from dhakacart_bench.runfolder.reader import load_run
+    from dhakacart_bench.stats.sequential import DEFAULT_HSD_GAMMA, LookPlan
+
+    meta = read_ab_json(folder)
+    plan = LookPlan(min_s=15, every_s=5, max_s=60, min_requests=1000, alpha=0.05,
+                    warmup_s=5, hsd_gamma=DEFAULT_HSD_GAMMA)  # fmt: skip
+    rules = rules_of(meta, plan=plan, spread=spread, margin_pct=5.0, endpoints=("*",))
+    cand, base = (cells_of_run(load_run(meta.arm_dir(folder, arm))) for arm in ARMS)
+    for t in plan.look_times():
+        last = int(t) - 1
+        look = rules.judge(upto(cand, last), upto(base, last), t, last, final=t >= plan.max_s)
+        if look.decision is not None:
+            return look.decision, t
+    return None, plan.max_s
+
+
+def judge(rows: list[dict[str, Any]]) -> None:
+    """Leave one out: each A/A run judged as the live gate would, with the spread
+    calibrated from the *other* runs of its condition, and with none."""
+    from dhakacart_bench.gate.ab_spread import aa_run
+    from dhakacart_bench.stats.spread import instance_spread
+
+    for condition in CONDITIONS:
+        folders = [Path(r["folder"]) for r in rows if r["condition"] == condition]
+        if len(folders) < 4:
+            continue
+        runs = [aa_run(folder, ["*"]) for folder in folders]  # each judged whole once
+        print(f"\n{condition}: A/A runs judged live-style (margin +5 %), spread from the others")
+        print("| run | spread from the others | decision with it | decision without |")
+        print("|---|---:|---|---|")
+        fails = {"with": 0, "without": 0}
+        for i, folder in enumerate(folders):
+            others = runs[:i] + runs[i + 1 :]
+            spread = instance_spread(
+                [r.log_ratio["*"] for r in others], [r.se_within["*"] for r in others]
+            ).sd
+            with_it, t_with = sequential(folder, spread)
+            without, t_without = sequential(folder, 0.0)
+            fails["with"] += with_it == "FAIL"
+            fails["without"] += without == "FAIL"
+            print(f"| {folder.name} | {spread:.1%} | {with_it} at {t_with:g} s"
+                  f" | {without} at {t_without:g} s |")  # fmt: skip
+        print(
+            f"false FAILs: {fails['with']} with the spread, {fails['without']} without,"
+            f" of {len(folders)}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=0, help="runs per condition")
+    parser.add_argument("--only", choices=list(CONDITIONS), help="one condition only")
+    parser.add_argument("--table", action="store_true")
+    parser.add_argument("--judge", action="store_true", help="replay each A/A run's looks")
+    args = parser.parse_args()
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    for number in range(args.runs):
+        for condition in [args.only] if args.only else CONDITIONS:
+            row = aa_run(condition, busy=number % 2 == 1)
+            with OUT.open("a") as fh:
+                fh.write(json.dumps(row) + "\n")
+            print(json.dumps(row), flush=True)
+    rows = [json.loads(line) for line in OUT.read_text().splitlines() if line.strip()]
+    if args.table or not args.runs:
+        table(rows)
+    if args.judge:
+        judge(rows)
+
+
+if __name__ == "__main__":
+    main()
