@@ -33,8 +33,10 @@ if TYPE_CHECKING:
 
 PAIRED_METHOD = "paired block bootstrap over shared seconds (normal interval of log p95 ratio)"
 DEFAULT_PAIRED_SEED = 20261201
-#: Percentile of the pooled counts below which buckets are merged into one column: every
-#: percentile at or above it is unchanged, and the resampling matrix is half as wide.
+#: Percentile below which buckets are merged into one column — of the *faster* arm, so
+#: every percentile at or above it is unchanged in both arms (a cut at the pooled median
+#: put a fast baseline wholly below it when the candidate was several times slower, and
+#: read the baseline's p95 as the cut's value), and the resampling matrix is narrower.
 _POOL_BELOW_PCT = 50.0
 
 
@@ -121,21 +123,21 @@ def _matrices(
     blocks: Sequence[tuple[Cell, Cell]],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(candidate matrix, baseline matrix, bucket values in ms): blocks x buckets, with
-    every bucket below the pooled median merged into the first column."""
+    every bucket below the faster arm's median merged into the first column."""
     import numpy as np
 
     union = np.unique(np.concatenate([c.idx for pair in blocks for c in pair]))
-    pooled = np.zeros(len(union))
     mats = []
+    cuts = []
     for arm in (0, 1):
         matrix = np.zeros((len(blocks), len(union)), dtype=np.float64)
         for row, pair in enumerate(blocks):
             cell = pair[arm]
             matrix[row, np.searchsorted(union, cell.idx)] = cell.cnt
-        pooled += matrix.sum(axis=0)
         mats.append(matrix)
-    cumulative = np.cumsum(pooled)
-    cut = int(np.searchsorted(cumulative, cumulative[-1] * _POOL_BELOW_PCT / 100))
+        cumulative = np.cumsum(matrix.sum(axis=0))
+        cuts.append(int(np.searchsorted(cumulative, cumulative[-1] * _POOL_BELOW_PCT / 100)))
+    cut = min(cuts)
     values = bucket_values_ms(union[cut:])
     out = []
     for matrix in mats:

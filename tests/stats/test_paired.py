@@ -70,3 +70,28 @@ def test_point_estimate_is_the_exact_p95_of_the_shared_seconds() -> None:
     stats = paired_compare(cand[TOTAL], base[TOTAL], z=2.0, resamples=100)
     assert stats is not None
     assert math.isclose(stats.ratio, stats.candidate_ms / stats.baseline_ms)
+
+
+def test_a_candidate_several_times_slower_keeps_the_baselines_own_p95() -> None:
+    # every candidate request slower than every baseline one: the buckets merged below
+    # a cut must stay below *both* arms' p95 (a cut at the pooled median put the whole
+    # baseline under it and read its p95 as the cut's value: "49 ms vs 43 ms", +15 %,
+    # for a baseline whose own p95 was 7 ms)
+    from dhakacart_bench.stats.blocks import merge_sparse
+    from dhakacart_bench.stats.bootstrap import bucket_values_ms
+
+    cand, base = arms(seconds=20, candidate_factor=7.0, seed=9)
+    paired = paired_compare(cand[TOTAL], base[TOTAL], z=1.96, resamples=200)
+    assert paired is not None
+
+    def p95_ms(cells: dict) -> float:
+        import numpy as np
+
+        idx, cnt = merge_sparse([(c.idx, c.cnt) for c in cells.values()])
+        cumulative = np.cumsum(cnt)
+        return float(bucket_values_ms(idx)[np.searchsorted(cumulative, 0.95 * cumulative[-1])])
+
+    assert paired.baseline_ms == pytest.approx(p95_ms(base[TOTAL]), rel=0.01)
+    assert paired.candidate_ms == pytest.approx(p95_ms(cand[TOTAL]), rel=0.01)
+    assert paired.ratio == pytest.approx(7.0, rel=0.1)
+    assert paired.ci_low > 5.0
