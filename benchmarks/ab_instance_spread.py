@@ -3,11 +3,12 @@ difference lives in each store's worker process.
 
 Each run is an A/A run of ab-smoke (``bench run ab-smoke --against bundled --gate``,
 both stores fresh, no early stop: ``--ab-min-seconds 60s``). Per run, the all-endpoints
-p95 ratio and its paired within-run standard error (``ab_noise.analyse``). Over runs of
-one condition, the spread between instances is what the ratios vary by beyond their
-own within-run noise: ``sqrt(var(log ratio) - mean(se²))``
-(:func:`dhakacart_bench.stats.spread.instance_spread`, the estimate ``bench gate
---calibrate`` gives). Conditions, interleaved run by run (so drifts of the machine hit
+log p95 ratio and its paired within-run standard error, judged as ``bench calibrate``
+judges a folder (:func:`dhakacart_bench.gate.ab_spread.aa_run`). Over runs of one
+condition, the spread between instances is what the ratios vary by beyond their own
+within-run noise: ``sqrt(mean(log ratio²) - mean(se²))``
+(:func:`dhakacart_bench.stats.spread.instance_spread`, the estimate ``bench calibrate``
+gives). Conditions, interleaved run by run (so drifts of the machine hit
 both), every other pair of runs beside a busy loop on one core:
 
 - ``one``: one gunicorn worker process per store (8 threads; ab-smoke until round 8);
@@ -51,7 +52,9 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 from _neighbours import busy_core  # noqa: E402
-from ab_noise import analyse  # noqa: E402
+
+from dhakacart_bench.gate.ab_spread import AARun, aa_run  # noqa: E402
+from dhakacart_bench.stats.spread import instance_spread  # noqa: E402
 
 OUT = HERE / "out" / "ab_instance_spread.jsonl"
 REPORTS = HERE / "out" / "ab_instance_spread"
@@ -72,7 +75,7 @@ def scenario_file(condition: str, folder: Path) -> Path:
     return path
 
 
-def aa_run(condition: str, busy: bool) -> dict[str, Any]:
+def run_aa(condition: str, busy: bool) -> dict[str, Any]:
     folder_of = REPORTS / condition
     folder_of.mkdir(parents=True, exist_ok=True)
     before = {p for p in folder_of.iterdir() if p.is_dir()}
@@ -85,33 +88,38 @@ def aa_run(condition: str, busy: bool) -> dict[str, Any]:
         proc = subprocess.run(args, capture_output=True, text=True, timeout=240)
     wall = time.perf_counter() - started
     (folder,) = sorted({p for p in folder_of.iterdir() if p.is_dir()} - before)
-    row = analyse(folder)
+    judged = aa_run(folder, ["*"])
     return {
         "condition": condition,
         "busy": busy,
         "exit": proc.returncode,
         "wall_s": round(wall, 1),
         "folder": str(folder),
-        "change_pct": row["change_pct"],
-        "se_paired": row["se_paired"],
+        "change_pct": math.expm1(judged.log_ratio["*"]) * 100,
+        "se_paired": judged.se_within["*"],
     }
 
 
-def table(rows: list[dict[str, Any]]) -> None:
-    from dhakacart_bench.stats.spread import instance_spread
+def judged_runs(rows: list[dict[str, Any]]) -> dict[str, list[AARun]]:
+    """Per condition, each recorded folder judged whole once (as ``bench calibrate`` does)."""
+    return {
+        condition: [aa_run(Path(r["folder"]), ["*"]) for r in rows if r["condition"] == condition]
+        for condition in CONDITIONS
+    }
 
+
+def table(runs_of: dict[str, list[AARun]]) -> None:
     print("| condition | runs | median change | sd of log ratio | RMS within-run SE"
           " | between instances (90 % upper) | runs whose 95 % interval excludes 1 |")  # fmt: skip
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for condition in CONDITIONS:
-        mine = [r for r in rows if r["condition"] == condition]
+    for condition, mine in runs_of.items():
         if len(mine) < 3:
             continue
-        logs = [math.log1p(r["change_pct"] / 100) for r in mine]
-        ses = [r["se_paired"] for r in mine]
+        logs = [r.log_ratio["*"] for r in mine]
+        ses = [r.se_within["*"] for r in mine]
         spread = instance_spread(logs, ses)
         outside = sum(abs(x) > 1.96 * se for x, se in zip(logs, ses, strict=True))
-        median = statistics.median(r["change_pct"] for r in mine)
+        median = math.expm1(statistics.median(logs)) * 100
         rms_se = math.sqrt(statistics.fmean(s * s for s in ses))
         print(
             f"| {condition} | {len(mine)} | {median:+.1f} % | {statistics.stdev(logs):.1%}"
@@ -141,17 +149,13 @@ def sequential(folder: Path, spread: float) -> tuple[str | None, float]:
     return None, plan.max_s
 
 
-def judge(rows: list[dict[str, Any]]) -> None:
+def judge(runs_of: dict[str, list[AARun]]) -> None:
     """Leave one out: each A/A run judged as the live gate would, with the spread
     calibrated from the *other* runs of its condition, and with none."""
-    from dhakacart_bench.gate.ab_spread import aa_run
-    from dhakacart_bench.stats.spread import instance_spread
-
-    for condition in CONDITIONS:
-        folders = [Path(r["folder"]) for r in rows if r["condition"] == condition]
-        if len(folders) < 4:
+    for condition, runs in runs_of.items():
+        if len(runs) < 4:
             continue
-        runs = [aa_run(folder, ["*"]) for folder in folders]  # each judged whole once
+        folders = [r.folder for r in runs]
         print(f"\n{condition}: A/A runs judged live-style (margin +5 %), spread from the others")
         print("| run | spread from the others | decision with it | decision without |")
         print("|---|---:|---|---|")
@@ -183,15 +187,16 @@ def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     for number in range(args.runs):
         for condition in [args.only] if args.only else CONDITIONS:
-            row = aa_run(condition, busy=number % 2 == 1)
+            row = run_aa(condition, busy=number % 2 == 1)
             with OUT.open("a") as fh:
                 fh.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
     rows = [json.loads(line) for line in OUT.read_text().splitlines() if line.strip()]
+    runs_of = judged_runs(rows)
     if args.table or not args.runs:
-        table(rows)
+        table(runs_of)
     if args.judge:
-        judge(rows)
+        judge(runs_of)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,6 @@ class AARun:
 
     folder: Path
     scenario: str
-    seconds: int
     log_ratio: dict[str, float]
     se_within: dict[str, float]
 
@@ -64,7 +63,7 @@ def aa_run(folder: Path, endpoints: Sequence[str], resamples: int = CALIBRATION_
     cells = {arm: cells_of_run(load_run(meta.arm_dir(folder, arm))) for arm in ARMS}
     warmup = meta.plan.get("warmup_s", 0.0)
     cand, base = (after_warmup(cells[arm], warmup) for arm in (CANDIDATE, BASELINE))
-    log_ratio, se_within, seconds = {}, {}, 0
+    log_ratio, se_within = {}, {}
     for number, endpoint in enumerate(endpoints):
         stats = paired_compare(
             cand.get(endpoint, {}),
@@ -79,8 +78,7 @@ def aa_run(folder: Path, endpoints: Sequence[str], resamples: int = CALIBRATION_
             continue
         log_ratio[endpoint] = math.log(stats.ratio)
         se_within[endpoint] = stats.se_within
-        seconds = max(seconds, stats.seconds)
-    return AARun(folder, meta.scenario_name, seconds, log_ratio, se_within)
+    return AARun(folder, meta.scenario_name, log_ratio, se_within)
 
 
 def calibrate(
