@@ -13,11 +13,18 @@ both), every other pair of runs beside a busy loop on one core:
 
 - ``one``: one gunicorn worker process per store (8 threads; ab-smoke until round 8);
 - ``two``: two worker processes per store (4 threads each: the same 8 threads; ab-smoke
-  since).
+  since round 8), each store with its own random hash seed — only at commits before
+  round 9: since then ``bench run --against bundled`` gives both stores one seed, so
+  ``two`` runs as ``seed`` does;
+- ``seed``: as ``two``, both stores started with one PYTHONHASHSEED, a new one each run
+  (set in bench's environment, which both stores inherit; what bench does since);
+- ``seed4``: one seed, four worker processes x 2 threads per store (the same 8 threads):
+  does what is left after the seed live in the processes (placement, layout)?
 
-If the difference lives in the worker *process* (its memory layout, hash seed, where the
-scheduler keeps it), two processes per arm average it and the spread falls by ~1/sqrt(2);
-if it lives in the instance (its database file, its port), it does not. (Replacing the
+If the difference lives in the worker *process* (its memory layout, where the scheduler
+keeps it), two processes per arm average it and the spread falls by ~1/sqrt(2); if it
+lives in the instance (its database file, its port, its hash seed — a gunicorn master's
+forked workers share it), it does not; a shared seed takes out the seed's part. (Replacing the
 worker every few hundred requests — gunicorn's ``max_requests`` — was tried first and
 dropped: with one worker each replacement left the store unserved for 0.3-0.5 s, a p95
 of 300-500 ms in that second, and a within-run SE of 89 %.)
@@ -25,7 +32,10 @@ of 300-500 ms in that second, and a within-run SE of 89 %.)
 Usage::
 
     flock /tmp/dhakacart-measure.lock python benchmarks/ab_instance_spread.py --runs 12
-    python benchmarks/ab_instance_spread.py --table [--judge]   # --judge: each A/A run's
+    flock /tmp/dhakacart-measure.lock python benchmarks/ab_instance_spread.py --runs 10 \
+        --only two seed --quiet          # round 9: interleaved, no busy loop
+    python benchmarks/ab_instance_spread.py --table [--structure] [--judge]
+        # --structure: steady lean or slow noise (block sizes, halves); --judge: each A/A run's
         # looks replayed as the live gate's (+5 % margin), with the spread calibrated from
         # the other runs of its condition (leave one out) and without any
 
@@ -38,6 +48,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import random
 import re
 import statistics
 import subprocess
@@ -62,7 +74,11 @@ REPORTS = HERE / "out" / "ab_instance_spread"
 CONDITIONS: dict[str, str] = {
     "one": "workers = 1\nthreads = 8",
     "two": "workers = 2\nthreads = 4",
+    "seed": "workers = 2\nthreads = 4",
+    "seed4": "workers = 4\nthreads = 2",
 }
+#: conditions whose two stores start with one hash seed (a new one each run)
+SHARED_SEED = {"seed", "seed4"}
 
 
 def scenario_file(condition: str, folder: Path) -> Path:
@@ -76,6 +92,11 @@ def scenario_file(condition: str, folder: Path) -> Path:
 
 
 def run_aa(condition: str, busy: bool) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}
+    seed = None
+    if condition in SHARED_SEED:  # both stores inherit bench's environment
+        seed = random.randrange(1, 2**32 - 1)
+        env["PYTHONHASHSEED"] = str(seed)
     folder_of = REPORTS / condition
     folder_of.mkdir(parents=True, exist_ok=True)
     before = {p for p in folder_of.iterdir() if p.is_dir()}
@@ -85,13 +106,14 @@ def run_aa(condition: str, busy: bool) -> dict[str, Any]:
             "-q", "--reports-dir", str(folder_of)]  # fmt: skip
     started = time.perf_counter()
     with busy_core(busy, 300):
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=240)
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=240, env=env)
     wall = time.perf_counter() - started
     (folder,) = sorted({p for p in folder_of.iterdir() if p.is_dir()} - before)
     judged = aa_run(folder, ["*"])
     return {
         "condition": condition,
         "busy": busy,
+        "hash_seed": seed,
         "exit": proc.returncode,
         "wall_s": round(wall, 1),
         "folder": str(folder),
@@ -125,6 +147,58 @@ def table(runs_of: dict[str, list[AARun]]) -> None:
             f"| {condition} | {len(mine)} | {median:+.1f} % | {statistics.stdev(logs):.1%}"
             f" | {rms_se:.1%} | {spread.sd:.1%} ({spread.upper:.1%}) | {outside} of {len(mine)} |"
         )
+
+
+def _log_ratio(cand: dict[int, Any], base: dict[int, Any], block_s: int = 1) -> tuple[float, float]:
+    from dhakacart_bench.stats.paired import paired_compare
+
+    stats = paired_compare(cand, base, z=1.96, resamples=1000, block_s=block_s)
+    assert stats is not None
+    return math.log(stats.ratio), stats.se_within
+
+
+def structure(rows: list[dict[str, Any]]) -> None:
+    """Is an A/A run's lean steady or slow noise? Per condition: the within-run SE from
+    resampling seconds and from resampling 5 s and 10 s blocks (slow noise would widen
+    the latter), and how the two halves of each run lean (steady: correlated)."""
+    from dhakacart_bench.gate.ab import after_warmup
+    from dhakacart_bench.gate.ab_cells import cells_of_run
+    from dhakacart_bench.runfolder.ab import BASELINE, CANDIDATE, read_ab_json
+    from dhakacart_bench.runfolder.reader import load_run
+
+    print("\n| condition | runs | rms log ratio | rms SE, 1 s blocks | 5 s | 10 s"
+          " | halves' correlation |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for condition in CONDITIONS:
+        halves, ses = [], {1: [], 5: [], 10: []}
+        logs = []
+        for row in rows:
+            if row["condition"] != condition:
+                continue
+            folder = Path(row["folder"])
+            meta = read_ab_json(folder)
+            cand, base = (
+                after_warmup(cells_of_run(load_run(meta.arm_dir(folder, arm))),
+                             meta.plan.get("warmup_s", 0.0))["*"]
+                for arm in (CANDIDATE, BASELINE)
+            )  # fmt: skip
+            seconds = sorted(set(cand) & set(base))
+            mid = seconds[len(seconds) // 2]
+            parts = [[s for s in seconds if s < mid], [s for s in seconds if s >= mid]]
+            halves.append(
+                [_log_ratio({s: cand[s] for s in p}, {s: base[s] for s in p})[0] for p in parts]
+            )
+            for block_s, into in ses.items():  # the point estimate is the same for each
+                log, se = _log_ratio(cand, base, block_s)
+                into.append(se)
+            logs.append(log)
+        if len(logs) < 3:
+            continue
+        rms = {k: math.sqrt(statistics.fmean(s * s for s in v)) for k, v in ses.items()}
+        rms_log = math.sqrt(statistics.fmean(x * x for x in logs))
+        corr = statistics.correlation([h[0] for h in halves], [h[1] for h in halves])
+        print(f"| {condition} | {len(logs)} | {rms_log:.1%} | {rms[1]:.1%} | {rms[5]:.1%}"
+              f" | {rms[10]:.1%} | {corr:+.2f} |")  # fmt: skip
 
 
 def sequential(folder: Path, spread: float) -> tuple[str | None, float]:
@@ -180,14 +254,18 @@ def judge(runs_of: dict[str, list[AARun]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=0, help="runs per condition")
-    parser.add_argument("--only", choices=list(CONDITIONS), help="one condition only")
+    parser.add_argument("--only", choices=list(CONDITIONS), nargs="+", help="these conditions")
+    parser.add_argument("--quiet", action="store_true", help="no run beside the busy loop")
     parser.add_argument("--table", action="store_true")
     parser.add_argument("--judge", action="store_true", help="replay each A/A run's looks")
+    parser.add_argument(
+        "--structure", action="store_true", help="block sizes and halves: steady or slow noise"
+    )
     args = parser.parse_args()
     OUT.parent.mkdir(parents=True, exist_ok=True)
     for number in range(args.runs):
-        for condition in [args.only] if args.only else CONDITIONS:
-            row = run_aa(condition, busy=number % 2 == 1)
+        for condition in args.only or CONDITIONS:
+            row = run_aa(condition, busy=not args.quiet and number % 2 == 1)
             with OUT.open("a") as fh:
                 fh.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
@@ -195,6 +273,8 @@ def main() -> None:
     runs_of = judged_runs(rows)
     if args.table or not args.runs:
         table(runs_of)
+    if args.structure:
+        structure(rows)
     if args.judge:
         judge(runs_of)
 

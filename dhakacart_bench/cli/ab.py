@@ -256,6 +256,8 @@ def ab_text(judged: Any) -> str:
     lines = [f"A/B run folder: {Path(judged.result.run_path)}"]
     for arm, info in meta.arms.items():
         extra = f", overrides {json.dumps(info.overrides)}" if info.overrides else ""
+        if info.hash_seed is not None:
+            extra += f", PYTHONHASHSEED {info.hash_seed}"
         lines.append(f"  {arm:<9} {info.url} ({info.target}, {info.users} users{extra})")
     deciding = judged.deciding
     when = "budget reached" if deciding.final else "decided"

@@ -1,15 +1,15 @@
 """An A/B run: the same Locust users drive a candidate and a baseline at the same time.
 
 Flow: start the bundled store of each arm that has no URL (two instances, each with a
-fresh SQLite database; the candidate's settings overridden — a fault knob, a worker
-count), check both answer (naming the arm that does not), run the scenario with every
-user assigned to one arm (:mod:`dhakacart_bench.measure.arms`), record each arm in its
-own recorder (one ``run_start``, so seconds line up), and every ``every_s`` seconds hand
-both arms' closed windows to the injected ``looker`` — the gate's decision, which lives
-above this package — in a child process (:mod:`~dhakacart_bench.measure.lookproc`, so
-its CPU never stalls the event loop), stopping as soon as it decides. Then write
-``candidate/`` and ``baseline/`` as complete run folders and ``ab.json`` beside them
-(:mod:`dhakacart_bench.runfolder.ab`).
+fresh SQLite database, both with one PYTHONHASHSEED; the candidate's settings overridden
+— a fault knob, a worker count), check both answer (naming the arm that does not), run
+the scenario with every user assigned to one arm (:mod:`dhakacart_bench.measure.arms`),
+record each arm in its own recorder (one ``run_start``, so seconds line up), and every
+``every_s`` seconds hand both arms' closed windows to the injected ``looker`` — the
+gate's decision, which lives above this package — in a child process
+(:mod:`~dhakacart_bench.measure.lookproc`, so its CPU never stalls the event loop),
+stopping as soon as it decides. Then write ``candidate/`` and ``baseline/`` as complete
+run folders and ``ab.json`` beside them (:mod:`dhakacart_bench.runfolder.ab`).
 
 One process only (Locust's local runner): both arms' requests come from the same event
 loop, which is what makes the generator's own noise common to both.
@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -88,6 +90,24 @@ class ABResult:
     arms: dict[str, RunMeta]
 
 
+#: PYTHONHASHSEED's range (0 turns the randomisation off)
+_HASH_SEEDS = 2**32
+
+
+def shared_hash_seed(
+    environ: Mapping[str, str] = os.environ, rng: random.Random | None = None
+) -> int:
+    """The PYTHONHASHSEED both bundled stores start with: the environment's when it sets
+    one, else a fresh one for this run. One seed for both because each process's seed
+    moves its latency by a few per cent for its whole life — a difference between
+    two identical stores that no resampling of a run's seconds sees; a fresh seed per
+    run keeps runs independent (docs/gate.md, "The spread between instances")."""
+    value = environ.get("PYTHONHASHSEED", "").strip()
+    if value.isdigit() and int(value) < _HASH_SEEDS:
+        return int(value)
+    return (rng or random.SystemRandom()).randrange(_HASH_SEEDS)
+
+
 def _start_stores(
     scenario: Scenario, config: RunConfig, ab: ABConfig, stack: ExitStack
 ) -> dict[str, Any]:
@@ -102,6 +122,8 @@ def _start_stores(
     if config.database_url:
         raise UsageError("two bundled arms need fresh databases each: leave out --database-url")
     base = dataclasses.replace(store_settings(scenario, config), database_url=None)
+    if len(wanted) == len(ARMS):
+        base = dataclasses.replace(base, hash_seed=shared_hash_seed())
     stores = {}
     for arm in wanted:
         settings = base
@@ -306,6 +328,7 @@ def _measure_ab(
                 target="bundled" if arm in stores else "external",
                 overrides=overrides if arm == CANDIDATE and arm in stores else {},
                 users=assigner.assigned[arm],
+                hash_seed=stores[arm].settings.hash_seed if arm in stores else None,
             )
             for arm in ARMS
         },

@@ -39,6 +39,7 @@ class ArmMeta:
     target: str = "external"  # "bundled" | "external"
     overrides: dict[str, Any] = field(default_factory=dict)
     users: int = 0
+    hash_seed: int | None = None  # a bundled store's PYTHONHASHSEED (one for both arms)
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,11 @@ class StoreSettings:
     extra_hosts: tuple[str, ...] = ()
     worker_class: str = "gthread"  # "gevent" holds many idle keep-alive connections cheaply
     worker_connections: int = 1000  # per worker process
+    #: PYTHONHASHSEED of the store's processes (its workers are forked and share it);
+    #: None: inherited (random per process unless the environment sets it). Two stores
+    #: compared with each other start with one seed: the seed alone moves a store's
+    #: latency by a few per cent for its whole life (docs/gate.md)
+    hash_seed: int | None = None
 
 
 def listening_sockets(hosts: tuple[str, ...], attempts: int = 50) -> list[socket.socket]:

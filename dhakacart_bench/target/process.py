@@ -111,6 +111,8 @@ class ManagedStore:
             env["STORE_UNSAFE_STOCK"] = "1"
         env["STORE_WORKER_CLASS"] = s.worker_class
         env["STORE_WORKER_CONNECTIONS"] = str(s.worker_connections)
+        if s.hash_seed is not None:
+            env["PYTHONHASHSEED"] = str(s.hash_seed)
         return env
 
     @property

@@ -53,16 +53,22 @@ def test_ab_smoke_catches_a_slow_candidate_and_rejudges_offline(tmp_path: Path) 
     assert "Traceback" not in proc.stderr
     assert "candidate p95 " in proc.stdout and ": FAIL" in proc.stdout
     # ab-smoke's [gate] ab_instance_spread_pct: every p95 interval carries it, and says so
-    assert "with 2.8% between instances" in proc.stdout
-    assert "p95 intervals: this run's noise and 2.8% between instances" in proc.stdout
+    assert "with 2.9% between instances" in proc.stdout
+    assert "p95 intervals: this run's noise and 2.9% between instances" in proc.stdout
     (run_dir,) = list(reports.iterdir())
     ab = json.loads((run_dir / "ab.json").read_text())
     assert ab["format"] == "dhakacart-bench/ab"
     assert ab["arms"]["candidate"]["overrides"] == {"faults": {"latency_ms": {"*": 40}}}
     assert abs(ab["arms"]["candidate"]["users"] - ab["arms"]["baseline"]["users"]) <= 1
+    # both stores started with one hash seed (each process's moves its latency)
+    seeds = {ab["arms"][arm]["hash_seed"] for arm in ("candidate", "baseline")}
+    assert len(seeds) == 1
+    (seed,) = seeds
+    assert isinstance(seed, int)
+    assert proc.stdout.count(f"PYTHONHASHSEED {seed})") == 2  # the terminal says it too
     assert ab["stopped_at_s"] is not None and ab["stopped_at_s"] < 20
     assert ab["plan"]["hsd_gamma"] == -2.0  # group-sequential spending over the looks
-    assert ab["plan"]["instance_spread"] == pytest.approx(0.028)  # re-judged with it offline
+    assert ab["plan"]["instance_spread"] == pytest.approx(0.029)  # re-judged with it offline
     for arm in ("candidate", "baseline"):
         meta = json.loads((run_dir / arm / "run.json").read_text())
         assert meta["target"] == "bundled" and meta["invariants"]["ok"]
@@ -78,7 +84,8 @@ def test_ab_smoke_catches_a_slow_candidate_and_rejudges_offline(tmp_path: Path) 
     assert "ab-ratio" in html
     assert "warm-up (not judged)" in html  # the default 5 s warm-up, shaded on the chart
     assert "group-sequential alpha-spending over looks (Hwang-Shih-DeCani, gamma -2)" in html
-    assert "also carries a 2.8 % spread between identical instances" in html
+    assert "also carries a 2.9 % spread between identical instances" in html
+    assert html.count(f"(PYTHONHASHSEED {seed})") == 2  # both arms, side by side
     assert "<failure" in (tmp_path / "junit.xml").read_text()
 
     # offline, the folder alone gives the same decision at the same look

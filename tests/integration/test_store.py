@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 
 from dhakacart_bench.errors import StoreError
@@ -86,9 +87,14 @@ def test_module_imports_nothing_heavy() -> None:
 
 
 def test_start_serve_verify_stop() -> None:
-    store = ManagedStore(StoreSettings(workers=2, threads=4, products=20, users=2))
+    store = ManagedStore(StoreSettings(workers=2, threads=4, products=20, users=2, hash_seed=1234))
     with store:
         assert store.url.startswith("http://127.0.0.1:") and store.pid > 0
+        # the hash seed reaches gunicorn and its (forked) workers
+        master = psutil.Process(store.pid)
+        workers = master.children()
+        assert len(workers) == 2
+        assert {p.environ().get("PYTHONHASHSEED") for p in (master, *workers)} == {"1234"}
         assert store.admin_token and store.database_url.startswith("sqlite:///")
         data_dir = store.log_path.parent
         assert httpx.get(store.url + "/health").json() == {"status": "ok"}

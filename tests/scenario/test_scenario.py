@@ -722,9 +722,9 @@ def test_bundled_smoke_is_short_and_loose(tmp_path: Path) -> None:
 
 def test_bundled_ab_smoke_carries_its_measured_instance_spread(tmp_path: Path) -> None:
     s = load_scenario("ab-smoke", cwd=tmp_path)
-    # two worker processes per store, and the spread 30 A/A runs of that measured
+    # two worker processes per store, and the spread 20 A/A runs of that measured (one seed)
     assert (s.store.workers, s.store.threads) == (2, 4)
-    assert s.gate.ab_instance_spread_pct == 2.8
+    assert s.gate.ab_instance_spread_pct == 2.9
     assert s.gate.p95_regression_pct == 10.0
 
 
