@@ -49,7 +49,6 @@ import argparse
 import json
 import math
 import os
-import random
 import re
 import statistics
 import subprocess
@@ -65,7 +64,9 @@ sys.path.insert(0, str(ROOT))
 
 from _neighbours import busy_core  # noqa: E402
 
-from dhakacart_bench.gate.ab_spread import AARun, aa_run  # noqa: E402
+from dhakacart_bench.gate.ab_spread import AARun, aa_run, judged_cells  # noqa: E402
+from dhakacart_bench.measure.ab import shared_hash_seed  # noqa: E402
+from dhakacart_bench.runfolder.ab import read_ab_json  # noqa: E402
 from dhakacart_bench.stats.spread import instance_spread  # noqa: E402
 
 OUT = HERE / "out" / "ab_instance_spread.jsonl"
@@ -95,7 +96,7 @@ def run_aa(condition: str, busy: bool) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}
     seed = None
     if condition in SHARED_SEED:  # both stores inherit bench's environment
-        seed = random.randrange(1, 2**32 - 1)
+        seed = shared_hash_seed({})  # a fresh one, drawn as bench draws it
         env["PYTHONHASHSEED"] = str(seed)
     folder_of = REPORTS / condition
     folder_of.mkdir(parents=True, exist_ok=True)
@@ -157,47 +158,33 @@ def _log_ratio(cand: dict[int, Any], base: dict[int, Any], block_s: int = 1) -> 
     return math.log(stats.ratio), stats.se_within
 
 
-def structure(rows: list[dict[str, Any]]) -> None:
+def structure(runs_of: dict[str, list[AARun]]) -> None:
     """Is an A/A run's lean steady or slow noise? Per condition: the within-run SE from
-    resampling seconds and from resampling 5 s and 10 s blocks (slow noise would widen
-    the latter), and how the two halves of each run lean (steady: correlated)."""
-    from dhakacart_bench.gate.ab import after_warmup
-    from dhakacart_bench.gate.ab_cells import cells_of_run
-    from dhakacart_bench.runfolder.ab import BASELINE, CANDIDATE, read_ab_json
-    from dhakacart_bench.runfolder.reader import load_run
-
+    resampling seconds (each run's as judged whole) and from resampling 5 s and 10 s
+    blocks (slow noise would widen the latter), and how the two halves of each run lean
+    (steady: correlated)."""
     print("\n| condition | runs | rms log ratio | rms SE, 1 s blocks | 5 s | 10 s"
           " | halves' correlation |")  # fmt: skip
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for condition in CONDITIONS:
-        halves, ses = [], {1: [], 5: [], 10: []}
-        logs = []
-        for row in rows:
-            if row["condition"] != condition:
-                continue
-            folder = Path(row["folder"])
-            meta = read_ab_json(folder)
-            cand, base = (
-                after_warmup(cells_of_run(load_run(meta.arm_dir(folder, arm))),
-                             meta.plan.get("warmup_s", 0.0))["*"]
-                for arm in (CANDIDATE, BASELINE)
-            )  # fmt: skip
+    for condition, runs in runs_of.items():
+        if len(runs) < 3:
+            continue
+        halves, ses = [], {5: [], 10: []}
+        for run in runs:
+            cand, base = (arm["*"] for arm in judged_cells(run.folder, read_ab_json(run.folder)))
             seconds = sorted(set(cand) & set(base))
             mid = seconds[len(seconds) // 2]
             parts = [[s for s in seconds if s < mid], [s for s in seconds if s >= mid]]
             halves.append(
                 [_log_ratio({s: cand[s] for s in p}, {s: base[s] for s in p})[0] for p in parts]
             )
-            for block_s, into in ses.items():  # the point estimate is the same for each
-                log, se = _log_ratio(cand, base, block_s)
-                into.append(se)
-            logs.append(log)
-        if len(logs) < 3:
-            continue
+            for block_s, into in ses.items():
+                into.append(_log_ratio(cand, base, block_s)[1])
         rms = {k: math.sqrt(statistics.fmean(s * s for s in v)) for k, v in ses.items()}
-        rms_log = math.sqrt(statistics.fmean(x * x for x in logs))
+        rms_se = math.sqrt(statistics.fmean(r.se_within["*"] ** 2 for r in runs))
+        rms_log = math.sqrt(statistics.fmean(r.log_ratio["*"] ** 2 for r in runs))
         corr = statistics.correlation([h[0] for h in halves], [h[1] for h in halves])
-        print(f"| {condition} | {len(logs)} | {rms_log:.1%} | {rms[1]:.1%} | {rms[5]:.1%}"
+        print(f"| {condition} | {len(runs)} | {rms_log:.1%} | {rms_se:.1%} | {rms[5]:.1%}"
               f" | {rms[10]:.1%} | {corr:+.2f} |")  # fmt: skip
 
 
@@ -274,7 +261,7 @@ def main() -> None:
     if args.table or not args.runs:
         table(runs_of)
     if args.structure:
-        structure(rows)
+        structure(runs_of)
     if args.judge:
         judge(runs_of)
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from dhakacart_bench.errors import UsageError
 from dhakacart_bench.gate.ab import after_warmup
-from dhakacart_bench.gate.ab_cells import cells_of_run
-from dhakacart_bench.runfolder.ab import ARMS, BASELINE, CANDIDATE, read_ab_json
+from dhakacart_bench.gate.ab_cells import ArmCells, cells_of_run
+from dhakacart_bench.runfolder.ab import BASELINE, CANDIDATE, ABMeta, read_ab_json
 from dhakacart_bench.runfolder.layout import TOTAL
 from dhakacart_bench.runfolder.reader import load_run
 from dhakacart_bench.stats.paired import DEFAULT_PAIRED_SEED, paired_compare
@@ -51,6 +51,17 @@ class Calibration:
         return max(self.spreads.items(), key=lambda item: item[1].sd)
 
 
+def judged_cells(folder: Path, meta: ABMeta) -> tuple[ArmCells, ArmCells]:
+    """The candidate's and the baseline's cells of an A/B folder (``meta``: its ab.json):
+    the seconds the gate's looks judge, from the end of the recorded warm-up."""
+    warmup = meta.plan.get("warmup_s", 0.0)
+    cand, base = (
+        after_warmup(cells_of_run(load_run(meta.arm_dir(folder, arm))), warmup)
+        for arm in (CANDIDATE, BASELINE)
+    )
+    return cand, base
+
+
 def aa_run(folder: Path, endpoints: Sequence[str], resamples: int = CALIBRATION_RESAMPLES) -> AARun:
     """Judge one A/A folder's whole run (after the warm-up) per endpoint."""
     meta = read_ab_json(folder)
@@ -60,9 +71,7 @@ def aa_run(folder: Path, endpoints: Sequence[str], resamples: int = CALIBRATION_
             f"{folder}: not an A/A run: its candidate was changed ({changed});"
             " the spread is measured between identical arms"
         )
-    cells = {arm: cells_of_run(load_run(meta.arm_dir(folder, arm))) for arm in ARMS}
-    warmup = meta.plan.get("warmup_s", 0.0)
-    cand, base = (after_warmup(cells[arm], warmup) for arm in (CANDIDATE, BASELINE))
+    cand, base = judged_cells(folder, meta)
     log_ratio, se_within = {}, {}
     for number, endpoint in enumerate(endpoints):
         stats = paired_compare(
