@@ -90,10 +90,11 @@ def test_start_serve_verify_stop() -> None:
     store = ManagedStore(StoreSettings(workers=2, threads=4, products=20, users=2, hash_seed=1234))
     with store:
         assert store.url.startswith("http://127.0.0.1:") and store.pid > 0
-        # the hash seed reaches gunicorn and its (forked) workers
+        # the hash seed reaches gunicorn and its (forked) workers; ready means one worker
+        # answers: gunicorn forks the second a moment later
         master = psutil.Process(store.pid)
+        wait_until(lambda: len(master.children()) == 2, timeout=20)
         workers = master.children()
-        assert len(workers) == 2
         assert {p.environ().get("PYTHONHASHSEED") for p in (master, *workers)} == {"1234"}
         assert store.admin_token and store.database_url.startswith("sqlite:///")
         data_dir = store.log_path.parent
