@@ -20,6 +20,18 @@ both), every other pair of runs beside a busy loop on one core:
   (set in bench's environment, which both stores inherit; what bench does since);
 - ``seed4``: one seed, four worker processes x 2 threads per store (the same 8 threads):
   does what is left after the seed live in the processes (placement, layout)?
+- ``seed200``: as ``seed``, with a pool of 200 users (100 per arm) instead of 40: each
+  store holds 100 keep-alive connections instead of 20, so however its workers happen to
+  split them (the kernel hands each new connection to whichever worker accepts first;
+  benoitc/gunicorn#3071, #2817), their shares of the load are closer to even.
+
+- ``churn``: as ``seed``, each user closing its connection after every 25 requests
+  (``[gate] ab_reconnect_every = 25``; ~every 5 s at ab-smoke's rate), so the split is
+  drawn afresh ~240 times per arm per run instead of once.
+
+``--connections`` counts, twice per run, each store worker's established client
+connections (psutil), so ``--table --connections`` can set how an arm's connections
+split over its workers beside how that arm leaned.
 
 If the difference lives in the worker *process* (its memory layout, where the scheduler
 keeps it), two processes per arm average it and the spread falls by ~1/sqrt(2); if it
@@ -34,7 +46,9 @@ Usage::
     flock /tmp/dhakacart-measure.lock python benchmarks/ab_instance_spread.py --runs 12
     flock /tmp/dhakacart-measure.lock python benchmarks/ab_instance_spread.py --runs 10 \
         --only two seed --quiet          # round 9: interleaved, no busy loop
-    python benchmarks/ab_instance_spread.py --table [--structure] [--judge]
+    flock /tmp/dhakacart-measure.lock python benchmarks/ab_instance_spread.py --runs 6 \
+        --only seed seed200 --connections   # round 10: the connections' split
+    python benchmarks/ab_instance_spread.py --table [--structure] [--judge] [--connections]
         # --structure: steady lean or slow noise (block sizes, halves); --judge: each A/A run's
         # looks replayed as the live gate's (+5 % margin), with the spread calibrated from
         # the other runs of its condition (leave one out) and without any
@@ -46,6 +60,7 @@ benchmarks/out/ab_instance_spread/. Only 127.0.0.1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -54,8 +69,10 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -77,9 +94,16 @@ CONDITIONS: dict[str, str] = {
     "two": "workers = 2\nthreads = 4",
     "seed": "workers = 2\nthreads = 4",
     "seed4": "workers = 4\nthreads = 2",
+    "seed200": "workers = 2\nthreads = 4",
+    "churn": "workers = 2\nthreads = 4",
 }
 #: conditions whose two stores start with one hash seed (a new one each run)
-SHARED_SEED = {"seed", "seed4"}
+SHARED_SEED = {"seed", "seed4", "seed200", "churn"}
+#: conditions with a larger pool of users (ab-smoke: 40, 20 per arm), so each store holds
+#: more keep-alive connections and their split over its workers evens out
+MAX_USERS = {"seed200": 200}
+#: conditions whose users reconnect every N requests ([gate] ab_reconnect_every)
+RECONNECT = {"churn": 25}
 
 
 def scenario_file(condition: str, folder: Path) -> Path:
@@ -87,12 +111,18 @@ def scenario_file(condition: str, folder: Path) -> Path:
     shoppers = ROOT / "locustfiles" / "shoppers.py"
     text = shipped.replace('locustfile = "shoppers.py"', f'locustfile = "{shoppers}"')
     text = re.sub(r"workers = \d+\nthreads = \d+", CONDITIONS[condition], text, count=1)
+    if condition in MAX_USERS:
+        text = re.sub(r"max_users = \d+", f"max_users = {MAX_USERS[condition]}", text, count=1)
+    # [gate] is ab-smoke's last table; conditions other than RECONNECT's keep one
+    # connection per user for the run (as every round before 10), whatever ab-smoke ships
+    text = re.sub(r"\nab_reconnect_every = \d+[^\n]*", "", text)
+    text = text.rstrip("\n") + f"\nab_reconnect_every = {RECONNECT.get(condition, 0)}\n"
     path = folder / f"ab-smoke-{condition}.toml"
     path.write_text(text)
     return path
 
 
-def run_aa(condition: str, busy: bool) -> dict[str, Any]:
+def run_aa(condition: str, busy: bool, connections: bool = False) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}
     seed = None
     if condition in SHARED_SEED:  # both stores inherit bench's environment
@@ -106,11 +136,30 @@ def run_aa(condition: str, busy: bool) -> dict[str, Any]:
             "--gate", "--p95-regression-pct", "5", "--ab-min-seconds", "60s", "--no-report",
             "-q", "--reports-dir", str(folder_of)]  # fmt: skip
     started = time.perf_counter()
+    samples: list[dict[int, list[int]]] = []
+    places: list[dict[str, Any]] = []
     with busy_core(busy, 300):
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=240, env=env)
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=env)  # fmt: skip
+        if connections:
+            for at in CONNECTION_SAMPLES_S:  # while the load runs (it starts after ~4 s)
+                try:
+                    proc.wait(timeout=max(0.0, at - (time.perf_counter() - started)))
+                    break
+                except subprocess.TimeoutExpired:
+                    samples.append(connection_split(proc.pid))
+                    places.append(placement(proc.pid))
+        proc.communicate(timeout=240)
     wall = time.perf_counter() - started
     (folder,) = sorted({p for p in folder_of.iterdir() if p.is_dir()} - before)
     judged = aa_run(folder, ["*"])
+    meta = read_ab_json(folder)
+    ports = {urlsplit(arm.url).port: name for name, arm in meta.arms.items()}
+    split = [{ports[port]: counts for port, counts in s.items() if port in ports} for s in samples]
+    placed = [
+        {"hog": p["hog"], **{ports[int(k)]: v for k, v in p["ports"].items() if int(k) in ports}}
+        for p in places
+    ]
     return {
         "condition": condition,
         "busy": busy,
@@ -120,7 +169,94 @@ def run_aa(condition: str, busy: bool) -> dict[str, Any]:
         "folder": str(folder),
         "change_pct": math.expm1(judged.log_ratio["*"]) * 100,
         "se_paired": judged.se_within["*"],
+        # per arm, each worker process's established connections, at CONNECTION_SAMPLES_S
+        "split": split,
+        # per arm, each worker's (connections, last CPU, CPU-seconds so far, schedstat
+        # run and wait seconds so far), and the busy loop's CPU, at the same moments
+        "placement": placed,
     }
+
+
+#: seconds into a run (from the bench process's start) at which --connections counts
+CONNECTION_SAMPLES_S = (25.0, 50.0)
+
+
+def store_workers(bench_pid: int) -> Iterator[tuple[set[int], list[Any]]]:
+    """Each bundled store under ``bench_pid``: its gunicorn master's listening ports and
+    its worker processes (psutil; a store that is gone is skipped)."""
+    import psutil
+
+    try:
+        tree = psutil.Process(bench_pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return
+    for master in tree:
+        try:
+            ports = {c.laddr.port for c in master.net_connections("tcp")
+                     if c.status == psutil.CONN_LISTEN}  # fmt: skip
+            workers = master.children()
+        except psutil.NoSuchProcess:
+            continue
+        if ports and workers:
+            yield ports, workers
+
+
+def _established(worker: Any) -> int:
+    import psutil
+
+    return sum(c.status == psutil.CONN_ESTABLISHED for c in worker.net_connections("tcp"))
+
+
+def connection_split(bench_pid: int) -> dict[int, list[int]]:
+    """Per listening port of the bundled stores under ``bench_pid``: how many established
+    client connections each gunicorn worker process holds (largest first)."""
+    import psutil
+
+    split: dict[int, list[int]] = {}
+    for ports, workers in store_workers(bench_pid):
+        try:
+            counts = sorted((_established(w) for w in workers), reverse=True)
+        except psutil.NoSuchProcess:
+            continue
+        split.update(dict.fromkeys(ports, counts))
+    return split
+
+
+def schedstat(pid: int) -> tuple[float, float]:
+    """A process's CPU time and its time runnable but waiting for a CPU (seconds, summed
+    over its threads; /proc/PID/task/TID/schedstat): how long the scheduler kept it off."""
+    run = wait = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "schedstat").read_text().split()
+        except OSError:
+            continue
+        run, wait = run + int(fields[0]), wait + int(fields[1])
+    return round(run / 1e9, 3), round(wait / 1e9, 3)
+
+
+def placement(bench_pid: int) -> dict[str, Any]:
+    """Which CPU each store worker (by listening port, busiest first) and the busy loop
+    were last on: does one arm's busy worker share the busy loop's core?"""
+    import psutil
+
+    where: dict[str, Any] = {"hog": None, "ports": {}}
+    for proc in psutil.process_iter(["cmdline"]):
+        if proc.info["cmdline"] and "while True: pass" in " ".join(proc.info["cmdline"]):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                where["hog"] = proc.cpu_num()
+    for ports, workers in store_workers(bench_pid):
+        try:
+            rows = sorted(
+                (_established(w), w.cpu_num(), round(sum(w.cpu_times()[:2]), 2),
+                 *schedstat(w.pid))
+                for w in workers
+            )[::-1]  # fmt: skip
+        except psutil.NoSuchProcess:
+            continue
+        # per worker: connections, last CPU, CPU-seconds, then schedstat's run and wait
+        where["ports"][str(min(ports))] = rows
+    return where
 
 
 def judged_runs(rows: list[dict[str, Any]]) -> dict[str, list[AARun]]:
@@ -188,6 +324,73 @@ def structure(runs_of: dict[str, list[AARun]]) -> None:
               f" | {rms[10]:.1%} | {corr:+.2f} |")  # fmt: skip
 
 
+def _top_share(samples: list[dict[str, list[int]]], arm: str) -> float | None:
+    """The busiest worker's share of an arm's connections, averaged over the samples."""
+    shares = [max(s[arm]) / sum(s[arm]) for s in samples if sum(s.get(arm, [])) > 0]
+    return statistics.fmean(shares) if shares else None
+
+
+def split_table(rows: list[dict[str, Any]]) -> None:
+    """Does an A/A run's lean follow how each store's connections split over its
+    workers? Per run with ``--connections`` samples: the split, and over the runs the
+    correlation of the log ratio with the candidate's minus the baseline's busiest-worker
+    share."""
+    print("\n| condition | busy | change | candidate's split | baseline's split |")
+    print("|---|---|---:|---|---|")
+    per: dict[str, list[tuple[float, float]]] = {}
+    for r in rows:
+        if not r.get("split"):
+            continue
+        cand, base = _top_share(r["split"], "candidate"), _top_share(r["split"], "baseline")
+        splits = [
+            " / ".join("+".join(map(str, s.get(arm, []))) for s in r["split"])
+            for arm in ("candidate", "baseline")
+        ]
+        print(f"| {r['condition']} | {r['busy']} | {r['change_pct']:+.1f} % | {splits[0]}"
+              f" | {splits[1]} |")  # fmt: skip
+        if cand is not None and base is not None:
+            per.setdefault(r["condition"], []).append((math.log1p(r["change_pct"] / 100),
+                                                       cand - base))  # fmt: skip
+    for condition, pairs in per.items():
+        if len(pairs) >= 3:
+            corr = statistics.correlation([a for a, _ in pairs], [b for _, b in pairs])
+            print(f"{condition}: log ratio vs busiest-worker share difference, correlation"
+                  f" {corr:+.2f} over {len(pairs)} runs")  # fmt: skip
+
+
+def _waited(placed: list[dict[str, Any]], arm: str) -> tuple[float, float] | None:
+    """An arm's store workers' CPU time and run-queue wait between the two samples."""
+    if len(placed) < 2 or arm not in placed[0] or arm not in placed[1]:
+        return None
+    (first, last) = (sum(w[3] for w in p[arm]) for p in placed[:2])
+    (w_first, w_last) = (sum(w[4] for w in p[arm]) for p in placed[:2])
+    return last - first, w_last - w_first
+
+
+def placement_table(rows: list[dict[str, Any]]) -> None:
+    """Did the scheduler keep one arm off the CPU more than the other? Per run with
+    ``--connections`` samples: each arm's store workers' run-queue wait per CPU-second
+    between the samples, and over the runs the correlation of the log ratio with the log
+    of the candidate's over the baseline's wait."""
+    print("\n| condition | busy | change | candidate: wait per CPU-s | baseline | log wait ratio |")
+    print("|---|---|---:|---:|---:|---:|")
+    per: dict[str, list[tuple[float, float]]] = {}
+    for r in rows:
+        got = {arm: _waited(r.get("placement") or [], arm) for arm in ("candidate", "baseline")}
+        if any(g is None or g[0] <= 0 or g[1] <= 0 for g in got.values()):
+            continue
+        per_cpu = {arm: g[1] / g[0] for arm, g in got.items() if g is not None}
+        lw = math.log(per_cpu["candidate"] / per_cpu["baseline"])
+        print(f"| {r['condition']} | {r['busy']} | {r['change_pct']:+.1f} % |"
+              f" {per_cpu['candidate']:.2f} | {per_cpu['baseline']:.2f} | {lw:+.2f} |")  # fmt: skip
+        per.setdefault(r["condition"], []).append((math.log1p(r["change_pct"] / 100), lw))
+    for condition, pairs in per.items():
+        if len(pairs) >= 3:
+            corr = statistics.correlation([a for a, _ in pairs], [b for _, b in pairs])
+            print(f"{condition}: log ratio vs log wait ratio, correlation {corr:+.2f}"
+                  f" over {len(pairs)} runs")  # fmt: skip
+
+
 def sequential(folder: Path, spread: float) -> tuple[str | None, float]:
     """The live gate's decision on this A/A folder (looks every 5 s from 15 s to 60 s,
     ab-smoke's plan, margin +5 %, ``*``), replayed offline, and when it came."""
@@ -248,11 +451,16 @@ def main() -> None:
     parser.add_argument(
         "--structure", action="store_true", help="block sizes and halves: steady or slow noise"
     )
+    parser.add_argument(
+        "--connections",
+        action="store_true",
+        help="count each store worker's client connections twice per run (the split)",
+    )
     args = parser.parse_args()
     OUT.parent.mkdir(parents=True, exist_ok=True)
     for number in range(args.runs):
         for condition in args.only or CONDITIONS:
-            row = run_aa(condition, busy=not args.quiet and number % 2 == 1)
+            row = run_aa(condition, not args.quiet and number % 2 == 1, args.connections)
             with OUT.open("a") as fh:
                 fh.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
@@ -262,6 +470,9 @@ def main() -> None:
         table(runs_of)
     if args.structure:
         structure(runs_of)
+    if args.connections:
+        split_table(rows)
+        placement_table(rows)
     if args.judge:
         judge(runs_of)
 

@@ -64,6 +64,7 @@ def ab_options(command: Callable[..., Any]) -> Callable[..., Any]:
         setting_option("ab_spending"),
         setting_option("ab_error_margin_pct"),
         setting_option("ab_instance_spread_pct"),
+        setting_option("ab_reconnect_every"),
         setting_option("ab_resamples"),
         setting_option("min_endpoint_requests"),
     ]
@@ -88,6 +89,7 @@ AB_KEYS = (
     "ab_spending",
     "ab_error_margin_pct",
     "ab_instance_spread_pct",
+    "ab_reconnect_every",
     "ab_resamples",
     "min_endpoint_requests",
 )
@@ -191,6 +193,9 @@ def execute_ab(options: dict[str, Any], ab: dict[str, Any], loaded: Scenario) ->
         hsd_gamma=DEFAULT_HSD_GAMMA if ab["ab_spending"] == "hsd" else None,
     )
     spread_pct = ab["ab_instance_spread_pct"]
+    reconnect = ab["ab_reconnect_every"]
+    if reconnect is None:
+        reconnect = loaded.gate.ab_reconnect_every
     rules = ABRules(
         plan=plan,
         endpoints=endpoints,
@@ -210,6 +215,7 @@ def execute_ab(options: dict[str, Any], ab: dict[str, Any], loaded: Scenario) ->
         min_s=plan.min_s,
         every_s=plan.every_s,
         seed=ab["ab_seed"],
+        reconnect_every=reconnect,
         plan={
             "min_requests": plan.min_requests,
             "alpha": plan.alpha,
@@ -218,6 +224,7 @@ def execute_ab(options: dict[str, Any], ab: dict[str, Any], loaded: Scenario) ->
             "resamples": rules.resamples,
             "min_endpoint_requests": rules.min_endpoint_requests,
             "instance_spread": rules.spread,
+            "reconnect_every": reconnect,
         },
         gate={
             "margin_pct": margin,
@@ -262,6 +269,12 @@ def ab_text(judged: Any) -> str:
     deciding = judged.deciding
     when = "budget reached" if deciding.final else "decided"
     lines.append(f"  {when} at {deciding.t_s:.0f} s after {len(judged.looks)} look(s)")
+    reconnect = int(meta.plan.get("reconnect_every", 0))
+    if reconnect:
+        lines.append(
+            f"  connections: each user reconnected after every {reconnect} requests, so each"
+            " arm's split over its server's workers was drawn afresh throughout"
+        )
     if judged.spread:
         lines.append(
             f"  p95 intervals: this run's noise and {judged.spread:.1%} between instances"

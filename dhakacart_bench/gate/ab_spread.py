@@ -38,6 +38,9 @@ class AARun:
     scenario: str
     log_ratio: dict[str, float]
     se_within: dict[str, float]
+    #: when the run's gate stopped it before its budget (seconds into the run), else None
+    stopped_early_s: float | None = None
+    budget_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,10 @@ def aa_run(folder: Path, endpoints: Sequence[str], resamples: int = CALIBRATION_
             continue
         log_ratio[endpoint] = math.log(stats.ratio)
         se_within[endpoint] = stats.se_within
-    return AARun(folder, meta.scenario_name, log_ratio, se_within)
+    budget = meta.plan.get("max_s")
+    stopped = meta.stopped_at_s
+    early = stopped if stopped is not None and (budget is None or stopped < budget) else None
+    return AARun(folder, meta.scenario_name, log_ratio, se_within, early, budget)
 
 
 def calibrate(
@@ -139,6 +145,23 @@ def calibration_lines(calibration: Calibration) -> list[str]:
         f"Gate A/B runs with it: [gate] ab_instance_spread_pct = {pct:.1f}"
         f" (or --instance-spread {pct:.1f}), the widest ({endpoint})."
     )
+    early = [run for run in runs if run.stopped_early_s is not None]
+    if early:
+        budgets = sorted({run.budget_s for run in early if run.budget_s is not None})
+        budget = f" of their {budgets[-1]:g} s budget" if len(budgets) == 1 else ""
+        hold = (
+            f"--ab-min-seconds {budgets[-1]:g}s"
+            if len(budgets) == 1
+            else "--ab-min-seconds equal to the budget"
+        )
+        stops = ", ".join(f"{run.stopped_early_s:.0f} s" for run in early[:5])
+        more = ", …" if len(early) > 5 else ""
+        lines.append(
+            f"  Warning: {len(early)} of the {len(runs)} runs stopped early (after {stops}{more}"
+            f"{budget}): a gate stops an A/A run at its first PASS, when its ratio happens"
+            " to sit near 1, so such runs understate the spread. Calibrate with runs held"
+            f" for the whole budget ({hold}; docs/gate.md)."
+        )
     if spread.runs < 10:
         lines.append(
             f"  {spread.runs} runs pin it down loosely (up to {spread.upper:.1%});"

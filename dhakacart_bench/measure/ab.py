@@ -79,6 +79,8 @@ class ABConfig:
     min_s: float = 10.0
     every_s: float = 5.0
     seed: int | None = None
+    #: each user closes its connection after every N requests (0: never): arms.with_arms
+    reconnect_every: int = 0
     plan: dict[str, float] = field(default_factory=dict)  # recorded in ab.json
     gate: dict[str, Any] = field(default_factory=dict)  # margin, endpoints, ... for ab.json
 
@@ -185,7 +187,7 @@ def _measure_ab(
         scenario,
         urls[CANDIDATE],
         config,
-        wrap=lambda c: with_arms(c, assigner),
+        wrap=lambda c: with_arms(c, assigner, reconnect_every=ab.reconnect_every),
         arrival_lanes=ARMS,  # open model: each arm is offered half the arrivals
         lane_of=arm_of,
     )

@@ -21,6 +21,7 @@ from typing import Any
 
 import gevent
 
+from dhakacart_bench.errors import UsageError
 from dhakacart_bench.measure.recorder import Recorder
 
 ARM_KEY = "bench_arm"
@@ -57,8 +58,51 @@ def arm_of(user: Any) -> str:
     return str(user.bench_arm)
 
 
-def with_arms(cls: Any, assigner: ArmAssigner) -> Any:
-    """``cls`` whose users each belong to one arm (host, request context)."""
+def close_connections(client: Any) -> None:
+    """Close a Locust client's open connections; its next request opens a new one.
+    FastHttpSession keeps them in its geventhttpclient agent (``client.client``),
+    HttpSession (a requests.Session) in its adapters (``close()``)."""
+    agent: Any = getattr(client, "client", None)
+    closer: Any = agent if callable(getattr(agent, "close", None)) else client
+    closer.close()
+
+
+def reconnecting(client: Any, every: int) -> None:
+    """Make ``client`` close its connections after every ``every`` requests.
+
+    A server with several worker processes behind one listening socket hands each new
+    connection to whichever worker accepts first, and that split is uneven and random
+    (measured on the bundled store with two workers: 19 of an arm's 20 keep-alive
+    connections on one worker in one run, 13 of 20 in the other arm; benoitc/gunicorn#3071).
+    Kept for a whole run, it makes one arm steadily slower than the other: a lean no
+    resampling of the run's seconds sees (docs/gate.md, "The spread between instances").
+    Reconnecting every few seconds draws the split afresh many times a run, so the arms'
+    splits average out. Each user runs one request at a time (its own greenlet), so no
+    request of it is in flight when its connections close."""
+    request = client.request
+    sent = 0
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal sent
+        try:
+            return request(*args, **kwargs)
+        finally:
+            sent += 1
+            if sent % every == 0:
+                close_connections(client)
+
+    client.request = counted
+
+
+def with_arms(cls: Any, assigner: ArmAssigner, *, reconnect_every: int = 0) -> Any:
+    """``cls`` whose users each belong to one arm (host, request context), each
+    closing its connections after every ``reconnect_every`` requests (0: never)."""
+    if reconnect_every and getattr(cls, "client_pool", None) is not None:
+        raise UsageError(
+            f"{cls.__name__} shares one connection pool between its users (client_pool):"
+            " ab_reconnect_every closes a user's connections, which would cut its"
+            " neighbours' requests; leave it at 0 for this user class"
+        )
     base_context = cls.context
     base_stop = cls.on_stop
     base_start = cls.on_start
@@ -67,6 +111,8 @@ def with_arms(cls: Any, assigner: ArmAssigner) -> Any:
         self.bench_arm = assigner.assign(cls.__name__)
         self.host = assigner.urls[self.bench_arm]
         cls.__init__(self, *args, **kwargs)
+        if reconnect_every:
+            reconnecting(self.client, reconnect_every)
 
     def context(self: Any) -> dict[str, Any]:
         return {**base_context(self), ARM_KEY: self.bench_arm}

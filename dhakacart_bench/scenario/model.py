@@ -149,6 +149,10 @@ class GateSpec:
     #: percent (sd of the log ratio, from A/A runs: ``bench calibrate``); added to
     #: every A/B p95 interval. 0: the intervals cover the noise within the run only.
     ab_instance_spread_pct: float = 0.0
+    #: A/B runs: each user closes its connection after every N requests (0: one
+    #: keep-alive connection per user for the whole session), so how each arm's
+    #: connections split over its server's worker processes is drawn many times a run
+    ab_reconnect_every: int = 0
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,13 @@ if TYPE_CHECKING:
 
 
 _SLO_KEYS = ("name", "metric", "endpoint", "max", "min")
-_GATE_KEYS = ("p95_regression_pct", "endpoints", "min_requests", "ab_instance_spread_pct")
+_GATE_KEYS = (
+    "p95_regression_pct",
+    "endpoints",
+    "min_requests",
+    "ab_instance_spread_pct",
+    "ab_reconnect_every",
+)
 _PROBE_KEYS = ("interval", "paths", "timeout", "slo_pct")
 _EVENT_KEYS = ("at", "action", "name", "strategy", "command", "timeout", "faults", "for")
 #: The keys each event action takes besides ``at``, ``action`` and ``name``.
@@ -129,6 +135,9 @@ def parse_gate(top: Table) -> GateSpec:
         min_requests=gate.integer("min_requests", defaults.min_requests, minimum=0),
         ab_instance_spread_pct=gate.number(
             "ab_instance_spread_pct", defaults.ab_instance_spread_pct, at_most=100
+        ),
+        ab_reconnect_every=gate.integer(
+            "ab_reconnect_every", defaults.ab_reconnect_every, minimum=0
         ),
     )
 

@@ -353,3 +353,47 @@ def test_an_ab_budget_longer_than_the_scenario_holds_the_load(
         (90, 200, False),
     ]
     assert seen["ab"].max_duration_s == pytest.approx(150)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        ((), {}, 25),  # ab-smoke's [gate] ab_reconnect_every
+        (("--ab-reconnect-every", "0"), {}, 0),  # the command line wins
+        ((), {"BENCH_AB_RECONNECT_EVERY": "7"}, 7),  # so does the environment
+    ],
+)
+def test_the_ab_reconnect_setting_comes_from_the_scenario_unless_given(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    env: dict[str, str],
+    expected: int,
+) -> None:
+    from dhakacart_bench.measure import ab as measure_ab
+
+    seen: dict[str, object] = {}
+
+    def fake_run_ab(config: object, ab: object, **_: object) -> None:
+        seen["ab"] = ab
+        raise click.exceptions.Exit(0)
+
+    monkeypatch.setattr(measure_ab, "run_ab", fake_run_ab)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    result = invoke(
+        "run", "ab-smoke", "--against", "bundled", "--gate", *args,
+        "--reports-dir", tmp_path, "-q",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert seen["ab"].reconnect_every == expected  # type: ignore[attr-defined]
+    assert seen["ab"].plan["reconnect_every"] == expected  # type: ignore[attr-defined]
+
+
+def test_a_negative_ab_reconnect_is_refused(tmp_path: Path) -> None:
+    result = invoke(
+        "run", "ab-smoke", "--against", "bundled", "--ab-reconnect-every", "-1",
+        "--reports-dir", tmp_path, "-q",
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "--ab-reconnect-every" in result.output and "Traceback" not in result.output

@@ -19,7 +19,13 @@ from tests.synthetic import write_synthetic_run
 
 
 def ab_folder(
-    parent: Path, seed: int, factor: float, *, overrides: dict | None = None, seconds: int = 30
+    parent: Path,
+    seed: int,
+    factor: float,
+    *,
+    overrides: dict | None = None,
+    seconds: int = 30,
+    stopped_at_s: float | None = None,
 ) -> Path:
     """An A/B folder whose candidate is ``factor`` times the baseline in every second,
     each arm's per-second median moving by its own 10 % (within-run noise)."""
@@ -51,6 +57,7 @@ def ab_folder(
         margin_pct=5.0,
         error_margin_pct=1.0,
         endpoints=("*",),
+        stopped_at_s=stopped_at_s,
     )  # fmt: skip
     write_ab_json(folder, meta)
     return folder
@@ -82,6 +89,28 @@ def test_bench_calibrate_prints_the_setting_to_gate_with(tmp_path: Path) -> None
     assert f"spread {spread.sd:.1%}" in result.output
     assert f"ab_instance_spread_pct = {pct:.1f} (or --instance-spread {pct:.1f})" in result.output
     assert "6 runs pin it down loosely" in result.output  # fewer than 10
+
+
+def test_bench_calibrate_warns_about_runs_that_stopped_early(tmp_path: Path) -> None:
+    held = [ab_folder(tmp_path, s, math.exp(0.05 * (-1) ** s), seconds=25) for s in range(4)]
+    # ab.json's plan says a 25 s budget; two runs' gates stopped them at their first PASS
+    early = [
+        ab_folder(tmp_path, s, 1.0, seconds=25, stopped_at_s=t) for s, t in ((4, 15.2), (5, 20.4))
+    ]
+    result = CliRunner().invoke(main, ["calibrate", *map(str, held + early)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "Warning: 2 of the 6 runs stopped early (after 15 s, 20 s of their 25 s budget)"
+        in result.output
+    )
+    assert "--ab-min-seconds 25s" in result.output
+    runs = calibrate(held + early).runs
+    assert [run.stopped_early_s for run in runs] == [None] * 4 + [15.2, 20.4]
+    # a stop at the budget itself is no early stop, and runs held whole get no warning
+    at_budget = ab_folder(tmp_path / "b", 9, 1.0, seconds=25, stopped_at_s=25.0)
+    whole = CliRunner().invoke(main, ["calibrate", *map(str, [*held, at_budget])])
+    assert whole.exit_code == 0, whole.output
+    assert "stopped early" not in whole.output
 
 
 @pytest.mark.parametrize(

@@ -373,6 +373,11 @@ BAD_FILES = {
         "gate.ab_instance_spread_pct",
         ["expected a number from 0 to 100, got 250"],
     ),
+    "gate-reconnect-negative": (
+        BASE + "[gate]\nab_reconnect_every = -5\n",
+        "gate.ab_reconnect_every",
+        ["expected an integer >= 0, got -5"],
+    ),
 }
 
 
@@ -722,10 +727,14 @@ def test_bundled_smoke_is_short_and_loose(tmp_path: Path) -> None:
 
 def test_bundled_ab_smoke_carries_its_measured_instance_spread(tmp_path: Path) -> None:
     s = load_scenario("ab-smoke", cwd=tmp_path)
-    # two worker processes per store, and the spread 20 A/A runs of that measured (one seed)
+    # two worker processes per store, and the spread 20 A/A runs of that measured (one
+    # seed, users reconnecting every 25 requests)
     assert (s.store.workers, s.store.threads) == (2, 4)
-    assert s.gate.ab_instance_spread_pct == 2.9
+    assert s.gate.ab_instance_spread_pct == 1.5
     assert s.gate.p95_regression_pct == 10.0
+    # its users reconnect every 25 requests, so the connections' split is drawn afresh
+    assert s.gate.ab_reconnect_every == 25
+    assert load_scenario("smoke", cwd=tmp_path).gate.ab_reconnect_every == 0  # the default
 
 
 def test_bundled_flash_sale_shape(tmp_path: Path) -> None:
