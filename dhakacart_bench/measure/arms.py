@@ -74,11 +74,11 @@ def reconnecting(client: Any, every: int) -> None:
     connection to whichever worker accepts first, and that split is uneven and random
     (measured on the bundled store with two workers: 19 of an arm's 20 keep-alive
     connections on one worker in one run, 13 of 20 in the other arm; benoitc/gunicorn#3071).
-    Kept for a whole run, it makes one arm steadily slower than the other: a lean no
-    resampling of the run's seconds sees (docs/gate.md, "The spread between instances").
-    Reconnecting every few seconds draws the split afresh many times a run, so the arms'
-    splits average out. Each user runs one request at a time (its own greenlet), so no
-    request of it is in flight when its connections close."""
+    Kept for a whole run, the two arms' splits differ, so the arms are not quite the same
+    service, in a way no resampling of the run's seconds sees (docs/gate.md, "The spread
+    between instances"). Reconnecting every few seconds draws the split afresh many
+    times a run, so the arms' splits average out. Each user runs one request at a time
+    (its own greenlet), so no request of it is in flight when its connections close."""
     request = client.request
     sent = 0
 
