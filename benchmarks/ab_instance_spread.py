@@ -136,7 +136,6 @@ def run_aa(condition: str, busy: bool, connections: bool = False) -> dict[str, A
             "--gate", "--p95-regression-pct", "5", "--ab-min-seconds", "60s", "--no-report",
             "-q", "--reports-dir", str(folder_of)]  # fmt: skip
     started = time.perf_counter()
-    samples: list[dict[int, list[int]]] = []
     places: list[dict[str, Any]] = []
     with busy_core(busy, 300):
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -147,7 +146,6 @@ def run_aa(condition: str, busy: bool, connections: bool = False) -> dict[str, A
                     proc.wait(timeout=max(0.0, at - (time.perf_counter() - started)))
                     break
                 except subprocess.TimeoutExpired:
-                    samples.append(connection_split(proc.pid))
                     places.append(placement(proc.pid))
         proc.communicate(timeout=240)
     wall = time.perf_counter() - started
@@ -155,11 +153,12 @@ def run_aa(condition: str, busy: bool, connections: bool = False) -> dict[str, A
     judged = aa_run(folder, ["*"])
     meta = read_ab_json(folder)
     ports = {urlsplit(arm.url).port: name for name, arm in meta.arms.items()}
-    split = [{ports[port]: counts for port, counts in s.items() if port in ports} for s in samples]
     placed = [
         {"hog": p["hog"], **{ports[int(k)]: v for k, v in p["ports"].items() if int(k) in ports}}
         for p in places
     ]
+    # each worker's connections, busiest first (placement's rows are sorted so)
+    split = [{arm: [w[0] for w in p[arm]] for arm in ports.values() if arm in p} for p in placed]
     return {
         "condition": condition,
         "busy": busy,
@@ -207,21 +206,6 @@ def _established(worker: Any) -> int:
     return sum(c.status == psutil.CONN_ESTABLISHED for c in worker.net_connections("tcp"))
 
 
-def connection_split(bench_pid: int) -> dict[int, list[int]]:
-    """Per listening port of the bundled stores under ``bench_pid``: how many established
-    client connections each gunicorn worker process holds (largest first)."""
-    import psutil
-
-    split: dict[int, list[int]] = {}
-    for ports, workers in store_workers(bench_pid):
-        try:
-            counts = sorted((_established(w) for w in workers), reverse=True)
-        except psutil.NoSuchProcess:
-            continue
-        split.update(dict.fromkeys(ports, counts))
-    return split
-
-
 def schedstat(pid: int) -> tuple[float, float]:
     """A process's CPU time and its time runnable but waiting for a CPU (seconds, summed
     over its threads; /proc/PID/task/TID/schedstat): how long the scheduler kept it off."""
@@ -254,7 +238,8 @@ def placement(bench_pid: int) -> dict[str, Any]:
             )[::-1]  # fmt: skip
         except psutil.NoSuchProcess:
             continue
-        # per worker: connections, last CPU, CPU-seconds, then schedstat's run and wait
+        # per worker, busiest first: connections, last CPU, CPU-seconds, then schedstat's
+        # run and wait
         where["ports"][str(min(ports))] = rows
     return where
 
@@ -351,11 +336,17 @@ def split_table(rows: list[dict[str, Any]]) -> None:
         if cand is not None and base is not None:
             per.setdefault(r["condition"], []).append((math.log1p(r["change_pct"] / 100),
                                                        cand - base))  # fmt: skip
+    correlations(per, "busiest-worker share difference")
+
+
+def correlations(per: dict[str, list[tuple[float, float]]], against: str) -> None:
+    """Per condition with 3 runs or more: the correlation of each run's log ratio with
+    the figure it is paired with."""
     for condition, pairs in per.items():
         if len(pairs) >= 3:
             corr = statistics.correlation([a for a, _ in pairs], [b for _, b in pairs])
-            print(f"{condition}: log ratio vs busiest-worker share difference, correlation"
-                  f" {corr:+.2f} over {len(pairs)} runs")  # fmt: skip
+            print(f"{condition}: log ratio vs {against}, correlation {corr:+.2f}"
+                  f" over {len(pairs)} runs")  # fmt: skip
 
 
 def _waited(placed: list[dict[str, Any]], arm: str) -> tuple[float, float] | None:
@@ -384,11 +375,7 @@ def placement_table(rows: list[dict[str, Any]]) -> None:
         print(f"| {r['condition']} | {r['busy']} | {r['change_pct']:+.1f} % |"
               f" {per_cpu['candidate']:.2f} | {per_cpu['baseline']:.2f} | {lw:+.2f} |")  # fmt: skip
         per.setdefault(r["condition"], []).append((math.log1p(r["change_pct"] / 100), lw))
-    for condition, pairs in per.items():
-        if len(pairs) >= 3:
-            corr = statistics.correlation([a for a, _ in pairs], [b for _, b in pairs])
-            print(f"{condition}: log ratio vs log wait ratio, correlation {corr:+.2f}"
-                  f" over {len(pairs)} runs")  # fmt: skip
+    correlations(per, "log wait ratio")
 
 
 def sequential(folder: Path, spread: float) -> tuple[str | None, float]:

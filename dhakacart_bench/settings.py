@@ -304,10 +304,9 @@ SETTINGS: tuple[Setting, ...] = (
         "--ab-reconnect-every",
         None,
         "int",
-        "A/B runs: each user closes its connection after every N requests and opens a new"
-        " one, so how each arm's connections split over its server's worker processes is"
-        " drawn many times a run, not once (0: one connection per user for the whole run;"
-        " default: the scenario's [gate] ab_reconnect_every, else 0).",
+        "A/B runs: each user reconnects after every N requests, re-drawing how each arm's"
+        " connections split over its server's workers (0: never; default: the"
+        " scenario's [gate] ab_reconnect_every, else 0).",
         "BENCH_AB_RECONNECT_EVERY",
         ("run",),
         minimum=0,

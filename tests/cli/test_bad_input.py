@@ -325,11 +325,9 @@ def test_an_ab_warm_up_or_budget_beyond_the_duration_is_bad_usage(
     assert not any(tmp_path.iterdir())  # refused before any store started or folder written
 
 
-def test_an_ab_budget_longer_than_the_scenario_holds_the_load(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The not-significant line advises a longer --max-duration: beyond the scenario's
-    60 s the load is held at its 200 arrivals/s, so the budget is really spent measuring."""
+def capture_run_ab(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """Make ``bench run --against`` stop where it would start the A/B run: the dict gets
+    the sized scenario (``"scenario"``) and the ABConfig (``"ab"``) it was given."""
     from dhakacart_bench.measure import ab as measure_ab
     from dhakacart_bench.measure.config import sized_scenario
 
@@ -340,6 +338,15 @@ def test_an_ab_budget_longer_than_the_scenario_holds_the_load(
         raise click.exceptions.Exit(0)
 
     monkeypatch.setattr(measure_ab, "run_ab", fake_run_ab)
+    return seen
+
+
+def test_an_ab_budget_longer_than_the_scenario_holds_the_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The not-significant line advises a longer --max-duration: beyond the scenario's
+    60 s the load is held at its 200 arrivals/s, so the budget is really spent measuring."""
+    seen = capture_run_ab(monkeypatch)
     result = invoke(
         "run", "ab-smoke", "--against", "bundled", "--gate", "--max-duration", "150s",
         "--reports-dir", tmp_path, "-q",
@@ -370,15 +377,7 @@ def test_the_ab_reconnect_setting_comes_from_the_scenario_unless_given(
     env: dict[str, str],
     expected: int,
 ) -> None:
-    from dhakacart_bench.measure import ab as measure_ab
-
-    seen: dict[str, object] = {}
-
-    def fake_run_ab(config: object, ab: object, **_: object) -> None:
-        seen["ab"] = ab
-        raise click.exceptions.Exit(0)
-
-    monkeypatch.setattr(measure_ab, "run_ab", fake_run_ab)
+    seen = capture_run_ab(monkeypatch)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     result = invoke(
